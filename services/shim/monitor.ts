@@ -1,0 +1,224 @@
+/**
+ * Talking to one container's monitor (runtime-native/monitor): starting it, and a connection to
+ * its socket. The monitor is the container's parent; the shim is only its client, so the shim can
+ * die and come back while containers run.
+ */
+import { spawn } from 'node:child_process';
+import { connect as netConnect, type Socket } from 'node:net';
+import { failedPrecondition, internal, unavailable } from '../../common/errors.js';
+import type { ExitStatus } from '../../common/proto-types/tersane/common/v1/ExitStatus.js';
+import { encodeFrame, FrameDecoder, parseResult, Reply, Request, type Frame } from './protocol.js';
+
+/** How long the monitor may take to run the runtime's `create` (image-independent: no pulls). */
+const CREATE_TIMEOUT_MS = 60_000;
+const CONNECT_TIMEOUT_MS = 2_000;
+
+export interface MonitorSpawn {
+  monitorPath: string;
+  id: string;
+  bundle: string;
+  stateDir: string;
+  runtimePath: string;
+  runtimeRoot: string;
+  rootfs?: { type: string; source: string; options: string[] };
+  logPath?: string;
+  logMaxSize?: number;
+  logMaxFiles?: number;
+  terminal: boolean;
+  stdin: boolean;
+  traceparent?: string;
+}
+
+export interface MonitorCreated {
+  pid: number;
+  monitorPid: number;
+  createBeginNs: number;
+  createEndNs: number;
+}
+
+export function monitorArgs(s: MonitorSpawn): string[] {
+  const args = ['--id', s.id, '--bundle', s.bundle, '--state-dir', s.stateDir, '--runtime', s.runtimePath, '--runtime-root', s.runtimeRoot];
+  if (s.rootfs) {
+    args.push('--rootfs-type', s.rootfs.type, '--rootfs-source', s.rootfs.source, '--rootfs-options', s.rootfs.options.join(','));
+  }
+  if (s.logPath) {
+    args.push('--log-path', s.logPath);
+    if (s.logMaxSize) args.push('--log-max-size', String(s.logMaxSize));
+    if (s.logMaxFiles) args.push('--log-max-files', String(s.logMaxFiles));
+  }
+  if (s.terminal) args.push('--terminal');
+  if (s.stdin) args.push('--stdin');
+  return args;
+}
+
+/**
+ * Starts a monitor and waits until the container is created (or creating it failed, in which case
+ * the monitor has already undone everything and names the cause).
+ */
+export function spawnMonitor(s: MonitorSpawn): Promise<MonitorCreated> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+    if (s.traceparent) env.TRACEPARENT = s.traceparent;
+    const child = spawn(s.monitorPath, monitorArgs(s), { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), CREATE_TIMEOUT_MS);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(internal(`cannot start the monitor ${s.monitorPath}: ${err.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) {
+        try {
+          const r = JSON.parse(stdout.trim().split('\n').pop() ?? '');
+          resolve({ pid: r.pid, monitorPid: r.monitor_pid, createBeginNs: r.create_begin_ns ?? 0, createEndNs: r.create_end_ns ?? 0 });
+        } catch {
+          reject(internal(`the monitor answered something that is not its JSON line: ${JSON.stringify(stdout.slice(0, 200))}`));
+        }
+        return;
+      }
+      const reason = stderr.trim().split('\n').filter(Boolean).pop() ?? (signal ? `monitor killed by ${signal}` : `monitor exited ${code}`);
+      reject(failedPrecondition(`OCI runtime create failed: ${reason}`));
+    });
+  });
+}
+
+/** The exit record as the monitor writes it (PROTOCOL.md), in the contract's shape. */
+export function parseExitRecord(text: string): ExitStatus {
+  const r = JSON.parse(text);
+  return {
+    exit_code: Number(r.exit_code ?? 255),
+    signal: Number(r.signal ?? 0),
+    exited_at: String(r.exited_at ?? ''),
+    oom_killed: Boolean(r.oom_killed),
+    pid: Number(r.pid ?? 0),
+  };
+}
+
+export interface ConnectionEvents {
+  onStdout?(data: Buffer): void;
+  onStderr?(data: Buffer): void;
+  onExit?(status: ExitStatus): void;
+  /** The socket closed (the monitor exited, or was killed). */
+  onClose?(): void;
+}
+
+/**
+ * One connection to a monitor's socket. Requests are answered in order, so replies are matched to
+ * a FIFO of pending requests; output and EXIT frames go to the handlers.
+ */
+export class MonitorConnection {
+  private readonly decoder = new FrameDecoder();
+  private readonly pending: Array<{ resolve: (text: string) => void; reject: (err: Error) => void }> = [];
+  private closed = false;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly handlers: ConnectionEvents,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Frame[];
+      try {
+        frames = this.decoder.push(chunk);
+      } catch (err) {
+        socket.destroy(err as Error);
+        return;
+      }
+      for (const f of frames) this.dispatch(f);
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      for (const p of this.pending.splice(0)) p.reject(unavailable('the container monitor went away'));
+      this.handlers.onClose?.();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static open(socketPath: string, handlers: ConnectionEvents = {}): Promise<MonitorConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect(socketPath);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(unavailable(`no answer from the monitor at ${socketPath}`));
+      }, CONNECT_TIMEOUT_MS);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(new MonitorConnection(socket, handlers));
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(unavailable(`cannot reach the monitor at ${socketPath}: ${err.message}`));
+      });
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends a request that the monitor answers with RESULT; resolves with its text. */
+  request(type: number, payload?: Buffer): Promise<string> {
+    if (this.closed) return Promise.reject(unavailable('the container monitor went away'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.socket.write(encodeFrame(type, payload));
+    });
+  }
+
+  /** Sends a frame the monitor does not answer (STDIN, CLOSE_STDIN). */
+  send(type: number, payload?: Buffer): void {
+    if (!this.closed) this.socket.write(encodeFrame(type, payload));
+  }
+
+  start(): Promise<string> {
+    return this.request(Request.START);
+  }
+
+  signal(signal: number, all: boolean): Promise<string> {
+    return this.request(Request.SIGNAL, Buffer.from([signal, all ? 1 : 0]));
+  }
+
+  resize(rows: number, cols: number): Promise<string> {
+    const b = Buffer.alloc(4);
+    b.writeUInt16BE(Math.min(rows, 0xffff), 0);
+    b.writeUInt16BE(Math.min(cols, 0xffff), 2);
+    return this.request(Request.RESIZE, b);
+  }
+
+  async status(): Promise<{ pid: number; status: string }> {
+    return JSON.parse(await this.request(Request.STATUS));
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private dispatch(f: Frame): void {
+    switch (f.type) {
+      case Reply.RESULT: {
+        const p = this.pending.shift();
+        if (!p) return;
+        const r = parseResult(f.payload);
+        if (r.ok) p.resolve(r.text);
+        else p.reject(failedPrecondition(r.text));
+        return;
+      }
+      case Reply.STDOUT:
+        this.handlers.onStdout?.(f.payload);
+        return;
+      case Reply.STDERR:
+        this.handlers.onStderr?.(f.payload);
+        return;
+      case Reply.EXIT:
+        try {
+          this.handlers.onExit?.(parseExitRecord(f.payload.toString('utf8')));
+        } catch {
+          /* a malformed record: the exit file is read instead when the socket closes */
+        }
+        return;
+    }
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * The shim's logic: tasks, each supervised through its monitor. A task's lifecycle:
+ *   create  → a monitor is spawned; it runs the runtime's `create` (row: creating → created)
+ *   start   → START on the monitor's socket (running)
+ *   exit    → the monitor's EXIT frame, or its exit file when nobody was connected (stopped);
+ *             recorded with a /tasks/exit event in one transaction, so it is announced exactly once
+ *   delete  → the task's state is removed (the monitor already cleaned the container up)
+ * On start the shim re-adopts every monitor that is still there and learns every exit that
+ * happened while it was away (adopt()).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServiceContext } from '../../common/service.js';
+import { conflict, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import { nowRfc3339Nano } from '../../common/time.js';
+import { currentTraceparent } from '../../common/tracing.js';
+import type { ExitStatus } from '../../common/proto-types/tersane/common/v1/ExitStatus.js';
+import type { TaskInfo } from '../../common/proto-types/tersane/common/v1/TaskInfo.js';
+import type { CreateTaskRequest__Output } from '../../common/proto-types/tersane/shim/v1/CreateTaskRequest.js';
+import { MonitorConnection, parseExitRecord, spawnMonitor, type ConnectionEvents } from './monitor.js';
+import { AttachFlag, Request } from './protocol.js';
+import { TaskStore, type TaskRow } from './store.js';
+
+/** After a forced delete kills a task, how long to wait for its monitor to report the exit. */
+const FORCE_DELETE_WAIT_MS = 10_000;
+/** The monitor writes its exit file before closing its socket; a short grace covers the race. */
+const EXIT_FILE_GRACE_MS = 200;
+/** Docker's exit code for a process whose end is unknown. */
+const UNKNOWN_EXIT_CODE = 255;
+const SIGKILL = 9;
+const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+interface LiveTask {
+  control?: MonitorConnection;
+  waiters: Array<(exit: ExitStatus) => void>;
+}
+
+export interface AttachSink {
+  ready(): void;
+  stdout(data: Buffer): void;
+  stderr(data: Buffer): void;
+  exit(status: ExitStatus): void;
+  fail(err: Error): void;
+}
+
+export interface AttachHandle {
+  stdin(data: Buffer): void;
+  closeStdin(): void;
+  close(): void;
+}
+
+export class TaskManager {
+  private readonly live = new Map<string, LiveTask>();
+  /** Serializes create/start/delete of one task id. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly tasksDir: string;
+
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly store: TaskStore,
+  ) {
+    this.tasksDir = join(ctx.config.runDir, 'tasks');
+  }
+
+  // ---- operations -------------------------------------------------------------------------------
+
+  create(req: CreateTaskRequest__Output): Promise<TaskInfo> {
+    return this.locked(req.id, async () => {
+      if (!TASK_ID.test(req.id)) throw invalidArgument(`invalid task id ${JSON.stringify(req.id)}`);
+      if (!existsSync(join(req.bundle, 'config.json'))) throw invalidArgument(`bundle ${req.bundle} has no config.json`);
+      if (req.rootfs.length > 1) throw invalidArgument('a task takes at most one rootfs mount');
+      const runtimeName = req.runtime || this.ctx.config.defaultRuntime;
+      const runtime = this.ctx.config.runtime(runtimeName);
+      if (!runtime || !existsSync(runtime.path)) throw invalidArgument(`unknown or missing runtime "${runtimeName}"`);
+      if (this.store.get(req.id)) throw conflict(`task ${req.id} already exists`);
+
+      const stateDir = join(this.tasksDir, req.id);
+      // No row but a directory: the leftover of a rollback that was itself interrupted.
+      rmSync(stateDir, { recursive: true, force: true });
+      mkdirSync(this.tasksDir, { recursive: true, mode: 0o700 });
+      const runtimeRoot = this.runtimeRoot(runtime.name);
+      mkdirSync(runtimeRoot, { recursive: true, mode: 0o700 });
+      this.store.insertCreating({
+        id: req.id,
+        bundle: req.bundle,
+        runtime: runtime.name,
+        terminal: req.terminal ? 1 : 0,
+        stdin: req.stdin ? 1 : 0,
+        state_dir: stateDir,
+      });
+      let created;
+      try {
+        created = await spawnMonitor({
+          monitorPath: this.ctx.config.nativeBinary('tersane-monitor'),
+          id: req.id,
+          bundle: req.bundle,
+          stateDir,
+          runtimePath: runtime.path,
+          runtimeRoot,
+          rootfs: req.rootfs[0],
+          logPath: req.log_path || undefined,
+          logMaxSize: req.log_max_size,
+          logMaxFiles: req.log_max_files,
+          terminal: req.terminal,
+          stdin: req.stdin,
+          traceparent: currentTraceparent(),
+        });
+      } catch (err) {
+        // The monitor undid its own work; the row and any directory are ours to undo.
+        this.store.delete(req.id);
+        rmSync(stateDir, { recursive: true, force: true });
+        throw err;
+      }
+      this.ctx.db.transaction(() => {
+        this.store.markCreated(req.id, created.pid, created.monitorPid, created.createBeginNs, created.createEndNs);
+        this.ctx.events.record('/tasks/create', { task: { container_id: req.id, pid: created.pid } });
+      })();
+      await this.attachControl(this.store.get(req.id)!);
+      return this.info(this.store.get(req.id)!);
+    });
+  }
+
+  start(id: string): Promise<TaskInfo> {
+    return this.locked(id, async () => {
+      const row = this.mustGet(id);
+      if (row.status !== 'created') throw failedPrecondition(`task ${id} is ${row.status}, not created`);
+      const control = await this.control(row);
+      try {
+        const r = JSON.parse(await control.start()) as { pid?: number; start_begin_ns?: number; start_end_ns?: number };
+        this.ctx.db.transaction(() => {
+          this.store.markRunning(id, r.start_begin_ns ?? 0, r.start_end_ns ?? 0);
+          this.ctx.events.record('/tasks/start', { task: { container_id: id, pid: r.pid ?? row.pid } });
+        })();
+      } catch (err) {
+        // A process that exits at once can take its monitor with it before START's answer
+        // arrives: that is a start, and its exit is already recorded.
+        if (!(await this.learnExitFromFile(row))) throw err;
+      }
+      return this.info(this.mustGet(id));
+    });
+  }
+
+  async kill(id: string, signal: number, all: boolean): Promise<void> {
+    const row = this.mustGet(id);
+    if (row.status === 'stopped') throw failedPrecondition(`task ${id} is not running`);
+    if (signal <= 0 || signal > 64) throw invalidArgument(`invalid signal ${signal}`);
+    await (await this.control(row)).signal(signal, all);
+  }
+
+  delete(id: string, force: boolean): Promise<ExitStatus> {
+    return this.locked(id, async () => {
+      let row = this.mustGet(id);
+      if (row.status !== 'stopped') {
+        if (!force) throw failedPrecondition(`task ${id} is ${row.status}: kill it first or delete with force`);
+        const exited = this.wait(id);
+        await this.kill(id, SIGKILL, true).catch(() => undefined);
+        await Promise.race([exited, sleep(FORCE_DELETE_WAIT_MS)]);
+        row = this.mustGet(id);
+        if (row.status !== 'stopped') await this.forgetLostMonitor(row);
+        row = this.mustGet(id);
+      }
+      const exit = exitOf(row);
+      rmSync(row.state_dir, { recursive: true, force: true });
+      this.ctx.db.transaction(() => {
+        this.store.delete(id);
+        this.ctx.events.record('/tasks/delete', { task: { container_id: id, pid: row.pid, exit } });
+      })();
+      this.live.get(id)?.control?.close();
+      this.live.delete(id);
+      return exit;
+    });
+  }
+
+  wait(id: string): Promise<ExitStatus> {
+    const row = this.mustGet(id);
+    if (row.status === 'stopped') return Promise.resolve(exitOf(row));
+    return new Promise((resolve) => this.liveOf(id).waiters.push(resolve));
+  }
+
+  get(id: string): TaskInfo {
+    return this.info(this.mustGet(id));
+  }
+
+  list(): TaskInfo[] {
+    return this.store.all().filter((r) => r.status !== 'creating').map((r) => this.info(r));
+  }
+
+  async resize(id: string, rows: number, cols: number): Promise<void> {
+    const row = this.mustGet(id);
+    if (!row.terminal) throw failedPrecondition(`task ${id} has no terminal`);
+    if (row.status === 'stopped') throw failedPrecondition(`task ${id} is not running`);
+    await (await this.control(row)).resize(rows, cols);
+  }
+
+  /** Connects a client to the task's stdio through a connection of its own to the monitor. */
+  async attach(id: string, want: { stdin: boolean; stdout: boolean; stderr: boolean }, sink: AttachSink): Promise<AttachHandle> {
+    const row = this.mustGet(id);
+    if (row.status === 'stopped') {
+      sink.ready();
+      sink.exit(exitOf(row));
+      return { stdin: () => undefined, closeStdin: () => undefined, close: () => undefined };
+    }
+    let exited = false;
+    const conn = await MonitorConnection.open(join(row.state_dir, 'sock'), {
+      onStdout: (d) => sink.stdout(d),
+      onStderr: (d) => sink.stderr(d),
+      onExit: (status) => {
+        exited = true;
+        sink.exit(status);
+      },
+      onClose: () => {
+        if (exited) return;
+        void this.learnExitFromFile(row).then((exit) => (exit ? sink.exit(exit) : sink.fail(new Error('the container monitor went away'))));
+      },
+    });
+    const flags = (want.stdin ? AttachFlag.STDIN : 0) | (want.stdout ? AttachFlag.STDOUT : 0) | (want.stderr ? AttachFlag.STDERR : 0);
+    try {
+      await conn.request(Request.ATTACH, Buffer.from([flags]));
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    sink.ready();
+    return {
+      stdin: (data) => conn.send(Request.STDIN, data),
+      closeStdin: () => conn.send(Request.CLOSE_STDIN),
+      close: () => conn.close(),
+    };
+  }
+
+  // ---- recovery ---------------------------------------------------------------------------------
+
+  /**
+   * Reconciles the table with the monitors that exist: re-adopts the living, learns the exits of
+   * those that ended while the shim was away, rolls back creations the shim never answered, and
+   * removes task directories nobody owns.
+   */
+  async adopt(): Promise<void> {
+    for (const row of this.store.all()) {
+      try {
+        if (row.status === 'stopped') continue;
+        if (row.status === 'creating') {
+          // The shim died before answering CreateTask: its caller saw a failure, so roll back.
+          await this.rollback(row);
+          continue;
+        }
+        await this.attachControl(row).catch(async () => {
+          if (!(await this.learnExitFromFile(row))) await this.forgetLostMonitor(row);
+        });
+      } catch (err) {
+        this.ctx.log.warn('could not reconcile task', { id: row.id, err });
+      }
+    }
+    if (!existsSync(this.tasksDir)) return;
+    for (const id of readdirSync(this.tasksDir)) {
+      if (this.store.get(id)) continue;
+      this.ctx.log.warn('removing a task directory without a task', { id });
+      await this.rollback({ id, state_dir: join(this.tasksDir, id), bundle: '', runtime: this.ctx.config.defaultRuntime } as TaskRow, false);
+    }
+  }
+
+  /** Kills and removes a task the shim never completed creating (or that has no row). */
+  private async rollback(row: TaskRow, hasRow = true): Promise<void> {
+    try {
+      let closedNow: () => void = () => undefined;
+      const closed = new Promise<void>((r) => (closedNow = r));
+      const conn = await MonitorConnection.open(join(row.state_dir, 'sock'), { onClose: () => closedNow() });
+      await conn.signal(SIGKILL, true).catch(() => undefined);
+      await Promise.race([closed, sleep(FORCE_DELETE_WAIT_MS)]);
+      conn.close();
+    } catch {
+      if (row.bundle) this.cleanupWithoutMonitor(row);
+    }
+    rmSync(row.state_dir, { recursive: true, force: true });
+    if (hasRow) this.store.delete(row.id);
+  }
+
+  /**
+   * The monitor is gone without an exit record (it was killed). The container, if it still runs,
+   * has nobody holding its stdio or recording its end: stop it, clean up what the monitor would
+   * have, and record an unknown exit.
+   */
+  private async forgetLostMonitor(row: TaskRow): Promise<void> {
+    this.ctx.log.warn('monitor lost; stopping its container', { id: row.id });
+    this.cleanupWithoutMonitor(row);
+    this.recordExit(row.id, { exit_code: UNKNOWN_EXIT_CODE, signal: 0, exited_at: nowRfc3339Nano(), oom_killed: false, pid: row.pid });
+  }
+
+  private cleanupWithoutMonitor(row: TaskRow): void {
+    const runtime = this.ctx.config.runtime(row.runtime);
+    if (runtime) {
+      const root = ['--root', this.runtimeRoot(runtime.name)];
+      spawnSync(runtime.path, [...root, 'kill', '--all', row.id, 'KILL'], { stdio: 'ignore' });
+      spawnSync(runtime.path, [...root, 'delete', '--force', row.id], { stdio: 'ignore' });
+    }
+    if (row.bundle) spawnSync('umount', ['-l', join(row.bundle, 'rootfs')], { stdio: 'ignore' });
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  private runtimeRoot(name: string): string {
+    return join(this.ctx.config.runDir, 'runtime', name);
+  }
+
+  private mustGet(id: string): TaskRow {
+    const row = this.store.get(id);
+    if (!row || row.status === 'creating') throw notFound(`task ${id} not found`);
+    return row;
+  }
+
+  private liveOf(id: string): LiveTask {
+    let t = this.live.get(id);
+    if (!t) {
+      t = { waiters: [] };
+      this.live.set(id, t);
+    }
+    return t;
+  }
+
+  private async control(row: TaskRow): Promise<MonitorConnection> {
+    const t = this.live.get(row.id);
+    if (t?.control && !t.control.isClosed) return t.control;
+    return this.attachControl(row);
+  }
+
+  /** Opens the shim's own connection to a task's monitor: requests go there, and its EXIT. */
+  private async attachControl(row: TaskRow): Promise<MonitorConnection> {
+    const handlers: ConnectionEvents = {
+      onExit: (status) => this.recordExit(row.id, status),
+      onClose: () => {
+        const current = this.store.get(row.id);
+        if (current && current.status !== 'stopped') {
+          void this.learnExitFromFile(current).then((exit) => {
+            if (!exit && this.store.get(row.id)?.status !== 'stopped') void this.forgetLostMonitor(current);
+          });
+        }
+      },
+    };
+    const conn = await MonitorConnection.open(join(row.state_dir, 'sock'), handlers);
+    this.liveOf(row.id).control = conn;
+    // The monitor may have been between states when the shim was away.
+    const s = await conn.status().catch(() => undefined);
+    if (s?.status === 'running' && row.status === 'created') this.store.markRunning(row.id, 0, 0);
+    return conn;
+  }
+
+  /** Reads the monitor's exit file (waiting briefly for it) and records the exit it holds. */
+  private async learnExitFromFile(row: TaskRow): Promise<ExitStatus | undefined> {
+    const file = join(row.state_dir, 'exit');
+    const deadline = Date.now() + EXIT_FILE_GRACE_MS;
+    for (;;) {
+      const stored = this.store.get(row.id);
+      if (stored?.status === 'stopped') return exitOf(stored);
+      if (existsSync(file)) {
+        try {
+          const exit = parseExitRecord(readFileSync(file, 'utf8'));
+          this.recordExit(row.id, exit);
+          return exit;
+        } catch {
+          /* being renamed into place */
+        }
+      }
+      if (Date.now() > deadline) return undefined;
+      await sleep(20);
+    }
+  }
+
+  /** Records an exit once: the row and the /tasks/exit event commit together. */
+  private recordExit(id: string, exit: ExitStatus): void {
+    const changed = this.ctx.db.transaction(() => {
+      const row = this.store.get(id);
+      if (!row || !this.store.markStopped(id, exit)) return false;
+      this.ctx.events.record('/tasks/exit', { task: { container_id: id, pid: row.pid, exit } });
+      return true;
+    })();
+    const t = this.live.get(id);
+    if (!t) return;
+    if (changed || this.store.get(id)?.status === 'stopped') {
+      for (const w of t.waiters.splice(0)) w(exit);
+    }
+  }
+
+  private info(row: TaskRow): TaskInfo {
+    return {
+      id: row.id,
+      status: row.status === 'creating' ? 'created' : row.status,
+      pid: row.pid,
+      bundle: row.bundle,
+      terminal: Boolean(row.terminal),
+      exit: row.exit ? (JSON.parse(row.exit) as ExitStatus) : null,
+      runtime: row.runtime,
+      runtime_create: { begin_ns: row.create_begin_ns, end_ns: row.create_end_ns },
+      runtime_start: { begin_ns: row.start_begin_ns, end_ns: row.start_end_ns },
+    };
+  }
+
+  private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(fn);
+    this.locks.set(id, next);
+    void next.finally(() => {
+      if (this.locks.get(id) === next) this.locks.delete(id);
+    }).catch(() => undefined);
+    return next;
+  }
+}
+
+function exitOf(row: TaskRow): ExitStatus {
+  return row.exit ? (JSON.parse(row.exit) as ExitStatus) : { exit_code: UNKNOWN_EXIT_CODE, signal: 0, exited_at: '', oom_killed: false, pid: row.pid };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
