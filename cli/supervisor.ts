@@ -25,6 +25,8 @@ const PROBE_INTERVAL_MS = 25;
 
 export interface ComponentState {
   pid: number;
+  /** host:port of its Prometheus endpoint, when it has one. */
+  metrics?: string;
   startedAt: string;
   restarts: number;
 }
@@ -130,6 +132,13 @@ export async function up(opts: UpOptions): Promise<void> {
   const passEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(TERSANE_|OTEL_)/.test(k))) as Record<string, string>;
 
   const wanted = COMPONENTS.filter((c) => !opts.only || opts.only.includes(c));
+  // Each layer's metrics endpoint: the unit's port on the system paths, a free one per stack.
+  const metricsAddr = new Map<Component, string>();
+  for (const c of wanted) {
+    if (c === 'nats') continue;
+    const fromUnit = loadUnitCommand(cfg.prefix, c, {}).env.TERSANE_METRICS_ADDR;
+    metricsAddr.set(c, cfg.root ? `127.0.0.1:${await freePort()}` : (fromUnit ?? ''));
+  }
   const state: SupervisorState = { pid: process.pid, root: cfg.root, natsUrl, components: {} };
   const children = new Map<Component, ChildProcess>();
   const delays = new Map<Component, number>();
@@ -138,7 +147,8 @@ export async function up(opts: UpOptions): Promise<void> {
   const saveState = () => writeFileSync(stateFile(cfg), JSON.stringify(state, null, 2));
 
   const launch = (component: Component): ChildProcess => {
-    const cmd = loadUnitCommand(cfg.prefix, component, { ...passEnv, ...overrides });
+    const metrics = metricsAddr.get(component);
+    const cmd = loadUnitCommand(cfg.prefix, component, { ...passEnv, ...overrides, ...(metrics ? { TERSANE_METRICS_ADDR: metrics } : {}) });
     const child = spawn(cmd.argv[0], cmd.argv.slice(1), {
       env: { ...process.env, ...cmd.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -152,6 +162,7 @@ export async function up(opts: UpOptions): Promise<void> {
     const previous = state.components[component];
     state.components[component] = {
       pid: child.pid ?? 0,
+      metrics,
       startedAt: new Date().toISOString(),
       restarts: previous ? previous.restarts + 1 : 0,
     };

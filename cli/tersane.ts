@@ -93,7 +93,7 @@ function pidOf(cfg: Config, c: Component): number | undefined {
 async function status(cfg: Config): Promise<void> {
   const sup = readSupervisorState(cfg);
   if (sup) cfg = { ...cfg, natsUrl: sup.natsUrl };
-  const rows = [['COMPONENT', 'STATE', 'PID', 'UPTIME', 'RESTARTS']];
+  const rows = [['COMPONENT', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'METRICS']];
   for (const c of COMPONENTS) {
     const pid = pidOf(cfg, c);
     const answering = pid !== undefined && (await probe(cfg, c));
@@ -104,6 +104,7 @@ async function status(cfg: Config): Promise<void> {
       pid ? String(pid) : '-',
       secs !== undefined ? `${secs}s` : '-',
       String(sup?.components[c]?.restarts ?? '-'),
+      sup?.components[c]?.metrics ? `http://${sup.components[c]!.metrics}/metrics` : '-',
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

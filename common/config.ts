@@ -52,6 +52,8 @@ export interface Config {
   /** How long a request waits for a layer below that is down before failing with 503. */
   layerWaitMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** host:port of this process's Prometheus endpoint (TERSANE_METRICS_ADDR); none when empty. */
+  metricsAddr?: string;
   /** gRPC socket of a layer. */
   socket(layer: Exclude<Layer, 'api'>): string;
   /** The layer's own state directory (its database, its files). */
@@ -107,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultRuntime: env.TERSANE_RUNTIME ?? 'tersane',
     layerWaitMs: positiveInt(env.TERSANE_LAYER_WAIT_MS, 10_000),
     logLevel: ['debug', 'info', 'warn', 'error'].includes(level) ? level : 'info',
+    metricsAddr: env.TERSANE_METRICS_ADDR || undefined,
     socket: (layer) => join(runDir, `${layer}.sock`),
     layerState: (layer) => join(stateDir, layer),
     pidFile: (component) => join(runDir, `${component}.pid`),

@@ -15,7 +15,8 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadConfig } from './config.js';
 import { fromServiceError, toServiceError, unavailable } from './errors.js';
-import { currentTraceMetadata } from './tracing.js';
+import { serviceMetrics } from './metrics.js';
+import { contextFromMetadata, currentTraceMetadata, inSpan, isTracing, SpanKind } from './tracing.js';
 
 /** The options proto-loader-gen-types was run with (package.json build:proto): keep them equal. */
 const LOADER_OPTIONS: protoLoader.Options = {
@@ -52,7 +53,7 @@ export async function serve(
   services: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>,
 ): Promise<grpc.Server> {
   const server = new grpc.Server(CHANNEL_OPTIONS);
-  for (const [definition, implementation] of services) server.addService(definition, implementation);
+  for (const [definition, implementation] of services) server.addService(definition, instrument(definition, implementation));
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) =>
@@ -74,6 +75,59 @@ export function shutdown(server: grpc.Server, graceMs = 2000): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * Wraps every method of a service so each call is timed (tersane_grpc_server_handling_seconds by
+ * service, method and code) and, with tracing on, runs in a span that continues the caller's trace.
+ */
+function instrument(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
+  const wrapped: grpc.UntypedServiceImplementation = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const impl = implementation[name] as (...args: any[]) => void;
+    if (!impl) continue;
+    const service = method.path.split('/')[1].split('.').pop()!;
+    const label = { service, method: name };
+    if (!method.requestStream && !method.responseStream) {
+      wrapped[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const t0 = process.hrtime.bigint();
+        const run = (done: () => void) =>
+          impl(call, (err: grpc.ServiceError | null, value: unknown) => {
+            observeServer(label, t0, err?.code ?? grpc.status.OK);
+            done();
+            callback(err, value);
+          });
+        if (!isTracing()) return run(() => undefined);
+        void inSpan(`${service}/${name}`, () => new Promise<void>((resolve) => run(resolve)), {
+          parent: contextFromMetadata(call.metadata),
+          kind: SpanKind.SERVER,
+        });
+      };
+    } else {
+      wrapped[name] = (call: NodeJS.EventEmitter & { metadata: grpc.Metadata }, ...rest: unknown[]) => {
+        const t0 = process.hrtime.bigint();
+        let code: number = grpc.status.OK;
+        call.on('error', (err: grpc.ServiceError) => (code = err?.code ?? grpc.status.UNKNOWN));
+        call.on('cancelled', () => (code = grpc.status.CANCELLED));
+        const observed = new Promise<void>((resolve) =>
+          call.once('close', () => {
+            observeServer(label, t0, code);
+            resolve();
+          }),
+        );
+        if (!isTracing()) return impl(call, ...rest);
+        void inSpan(`${service}/${name}`, () => {
+          impl(call, ...rest);
+          return observed;
+        }, { parent: contextFromMetadata(call.metadata), kind: SpanKind.SERVER });
+      };
+    }
+  }
+  return wrapped;
+}
+
+function observeServer(label: { service: string; method: string }, t0: bigint, code: number): void {
+  serviceMetrics()?.grpcServerSeconds.observe({ ...label, code: grpc.status[code] ?? String(code) }, Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
 // ---- handlers -----------------------------------------------------------------------------------
@@ -182,11 +236,17 @@ export function connect<C extends grpc.Client>(
       await ready();
       const fn = (raw as unknown as Record<string, Function>)[method];
       const options: grpc.CallOptions = opts.timeoutMs ? { deadline: Date.now() + opts.timeoutMs } : {};
-      return new Promise((resolve, reject) => {
-        fn.call(raw, arg, currentTraceMetadata(), options, (err: grpc.ServiceError | null, value: unknown) =>
-          err ? reject(fromServiceError(layer, err)) : resolve(value),
-        );
-      });
+      const invoke = () =>
+        new Promise((resolve, reject) => {
+          const t0 = process.hrtime.bigint();
+          fn.call(raw, arg, currentTraceMetadata(), options, (err: grpc.ServiceError | null, value: unknown) => {
+            const code = err ? (grpc.status[err.code] ?? String(err.code)) : 'OK';
+            serviceMetrics()?.grpcClientSeconds.observe({ target: layer, method, code }, Number(process.hrtime.bigint() - t0) / 1e9);
+            if (err) reject(fromServiceError(layer, err));
+            else resolve(value);
+          });
+        });
+      return isTracing() ? inSpan(`${layer}.${method}`, invoke, { kind: SpanKind.CLIENT }) : invoke();
     }) as LayerClient<C>['call'],
   };
   return client;

@@ -17,6 +17,8 @@ import { loadConfig, type Config, type Layer } from './config.js';
 import { openDatabase, type Db } from './db.js';
 import { EventBus } from './events.js';
 import { createLogger, type Logger } from './log.js';
+import { serveMetrics, ServiceMetrics, setServiceMetrics } from './metrics.js';
+import { startTracing, stopTracing } from './tracing.js';
 
 export interface ServiceContext {
   layer: Layer;
@@ -24,6 +26,7 @@ export interface ServiceContext {
   log: Logger;
   db: Db;
   events: EventBus;
+  metrics: ServiceMetrics;
 }
 
 export interface RunningService {
@@ -63,10 +66,26 @@ export function runService(def: ServiceDefinition): void {
     const pidFile = config.pidFile(def.layer);
     writeFileSync(pidFile, `${process.pid}\n`);
 
+    await startTracing(def.layer);
+    const metrics = new ServiceMetrics(def.layer);
+    setServiceMetrics(metrics);
     const db = openDatabase(join(config.layerState(def.layer), `${def.layer}.db`), def.migrations);
-    const events = new EventBus(db, def.layer, config.natsUrl, log);
+    const pending = db.prepare('SELECT count(*) AS n FROM outbox');
+    metrics.watchOutbox(() => (pending.get() as { n: number }).n);
+    const events = new EventBus(db, def.layer, config.natsUrl, log, {
+      publishFailures: () => metrics.natsPublishFailures.inc(),
+      reconnects: () => metrics.natsReconnects.inc(),
+    });
     events.start();
-    const ctx: ServiceContext = { layer: def.layer, config, log, db, events };
+    if (config.metricsAddr) {
+      try {
+        await serveMetrics(metrics, config.metricsAddr);
+      } catch (err) {
+        // Metrics matter to operators but never enough to keep a layer from serving.
+        log.error('cannot serve metrics', { addr: config.metricsAddr, err });
+      }
+    }
+    const ctx: ServiceContext = { layer: def.layer, config, log, db, events, metrics };
 
     let running: RunningService;
     try {
@@ -88,6 +107,7 @@ export function runService(def: ServiceDefinition): void {
       try {
         await running.stop();
         await events.close();
+        await stopTracing();
         db.close();
       } catch (err) {
         log.warn('error while stopping', { err });

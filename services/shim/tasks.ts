@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { ServiceContext } from '../../common/service.js';
 import { conflict, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
 import { nowRfc3339Nano } from '../../common/time.js';
-import { currentTraceparent } from '../../common/tracing.js';
+import { context, currentTraceparent, foreignTracer } from '../../common/tracing.js';
 import type { ExitStatus } from '../../common/proto-types/tersane/common/v1/ExitStatus.js';
 import type { TaskInfo } from '../../common/proto-types/tersane/common/v1/TaskInfo.js';
 import type { CreateTaskRequest__Output } from '../../common/proto-types/tersane/shim/v1/CreateTaskRequest.js';
@@ -90,6 +90,7 @@ export class TaskManager {
         state_dir: stateDir,
       });
       let created;
+      const monitorBegin = process.hrtime.bigint();
       try {
         created = await spawnMonitor({
           monitorPath: this.ctx.config.nativeBinary('tersane-monitor'),
@@ -112,6 +113,9 @@ export class TaskManager {
         rmSync(stateDir, { recursive: true, force: true });
         throw err;
       }
+      this.ctx.metrics.startPhaseSeconds.observe({ phase: 'shim_monitor' }, Number(process.hrtime.bigint() - monitorBegin) / 1e9);
+      this.ctx.metrics.observePhaseNs('runtime_create', created.createBeginNs, created.createEndNs);
+      void recordRuntimeSpan('create', created.createBeginNs, created.createEndNs);
       this.ctx.db.transaction(() => {
         this.store.markCreated(req.id, created.pid, created.monitorPid, created.createBeginNs, created.createEndNs);
         this.ctx.events.record('/tasks/create', { task: { container_id: req.id, pid: created.pid } });
@@ -128,6 +132,8 @@ export class TaskManager {
       const control = await this.control(row);
       try {
         const r = JSON.parse(await control.start()) as { pid?: number; start_begin_ns?: number; start_end_ns?: number };
+        this.ctx.metrics.observePhaseNs('runtime_start', r.start_begin_ns ?? 0, r.start_end_ns ?? 0);
+        void recordRuntimeSpan('start', r.start_begin_ns ?? 0, r.start_end_ns ?? 0);
         this.ctx.db.transaction(() => {
           this.store.markRunning(id, r.start_begin_ns ?? 0, r.start_end_ns ?? 0);
           this.ctx.events.record('/tasks/start', { task: { container_id: id, pid: r.pid ?? row.pid } });
@@ -404,6 +410,20 @@ export class TaskManager {
     }).catch(() => undefined);
     return next;
   }
+}
+
+/**
+ * The runtime's create or start as a span of `tersane-runtime`, child of the current span, with
+ * the wall-clock times the monitor measured around the runtime's run.
+ */
+async function recordRuntimeSpan(phase: 'create' | 'start', beginNs: number, endNs: number): Promise<void> {
+  if (!beginNs || !endNs) return;
+  const parent = context.active();
+  const tracer = await foreignTracer('tersane-runtime');
+  if (!tracer) return;
+  const toTime = (ns: number): [number, number] => [Math.floor(ns / 1e9), ns % 1e9];
+  const span = tracer.startSpan(`runtime ${phase}`, { startTime: toTime(beginNs) }, parent);
+  span.end(toTime(endNs));
 }
 
 function exitOf(row: TaskRow): ExitStatus {
