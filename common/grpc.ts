@@ -142,6 +142,15 @@ export function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, R
   };
 }
 
+/**
+ * Ends a failed server stream with the error's status. grpc-js sends a stream's status from its
+ * 'error' listener (then ends it); destroy(err) would skip that and leave the client waiting.
+ */
+function failStream(call: { emit(event: 'error', err: Error): boolean }, err: unknown): void {
+  const e = err as Error | undefined;
+  call.emit('error', Object.assign(new Error(String(e?.message ?? err)), toServiceError(err)));
+}
+
 /** Adapts an async function that writes to a server stream; resolves = end of stream. */
 export function serverStream<Req, Res>(
   fn: (req: Req, call: grpc.ServerWritableStream<Req, Res>) => Promise<void>,
@@ -149,7 +158,7 @@ export function serverStream<Req, Res>(
   return (call) => {
     fn(call.request, call).then(
       () => call.end(),
-      (err) => call.destroy(Object.assign(new Error(String(err?.message ?? err)), toServiceError(err))),
+      (err) => failStream(call, err),
     );
   };
 }
@@ -159,7 +168,7 @@ export function duplex<Req, Res>(fn: (call: grpc.ServerDuplexStream<Req, Res>) =
   return (call) => {
     fn(call).then(
       () => call.end(),
-      (err) => call.destroy(Object.assign(new Error(String(err?.message ?? err)), toServiceError(err))),
+      (err) => failStream(call, err),
     );
   };
 }

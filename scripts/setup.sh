@@ -16,7 +16,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 # runc as the reference runtime, the registry, prometheus, skopeo), and the test images' sources.
 APT_PACKAGES=(
   nats-server runc crun docker-registry prometheus skopeo
-  busybox-static
+  busybox-static musl-tools
   gcc make libc6-dev pkg-config libseccomp-dev libcap-dev zlib1g-dev libzstd-dev
   iproute2 iptables util-linux procps psmisc openssl ca-certificates curl
   systemd

@@ -1,0 +1,25 @@
+/* Applies tar entries to a destination directory without ever touching anything outside it:
+ * every path is resolved by openat2(2) relative to the destination's descriptor with
+ * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, and every escape a hostile archive attempts (`..`
+ * above the root, absolute names, writing through a symlink that leads out, hardlinks or
+ * whiteouts naming something outside) is refused with an error rather than silently clamped.
+ * OCI whiteouts become overlayfs whiteouts (`.wh.x` → char device 0:0 `x`; `.wh..wh..opq` →
+ * trusted.overlay.opaque=y on the directory). */
+#ifndef TN_UNPACK_EXTRACT_H
+#define TN_UNPACK_EXTRACT_H
+
+#include <stdint.h>
+#include "error.h"
+#include "tar.h"
+
+struct tn_extract;
+
+int tn_extract_open (struct tn_extract **out, const char *dest, struct tn_error **err);
+/* Applies one entry; for a regular file, its data is read from t. */
+int tn_extract_entry (struct tn_extract *x, struct tn_tar *t, struct tn_tar_entry *e, struct tn_error **err);
+/* Sets the directories' times last (their contents changed them while unpacking). */
+int tn_extract_finish (struct tn_extract *x, struct tn_error **err);
+uint64_t tn_extract_bytes (struct tn_extract *x);
+void tn_extract_free (struct tn_extract *x);
+
+#endif

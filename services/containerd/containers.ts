@@ -1,0 +1,183 @@
+/**
+ * Container metadata: Create records the container, prepares its active snapshot on the image's
+ * layers and writes its OCI bundle (<containerd>/bundles/<id>/config.json, and an empty rootfs/
+ * for the monitor to mount the overlay on); Delete removes all three.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { conflict, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import type { LayerClient } from '../../common/grpc.js';
+import type { Mount } from '../../common/proto-types/tersane/common/v1/Mount.js';
+import type { ContainerInfo } from '../../common/proto-types/tersane/containerd/v1/ContainerInfo.js';
+import type { ContainerSpec__Output as ContainerSpec } from '../../common/proto-types/tersane/containerd/v1/ContainerSpec.js';
+import type { ShimClient } from '../../common/proto-types/tersane/shim/v1/Shim.js';
+import { nowNs, nowRfc3339Nano } from '../../common/time.js';
+import type { ImageService } from './images.js';
+import { generateSpec, type HostFacts } from './spec.js';
+import type { ContainerRow } from './store.js';
+import { readAccounts, resolveUser } from './user.js';
+
+/** containerd's rule for ids: what fits a path component and a cgroup name. */
+const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,75}$/;
+
+export interface CreateRequest {
+  id: string;
+  image: string;
+  spec: ContainerSpec;
+  labels: Record<string, string>;
+}
+
+/** A path is a mount point when /proc/self/mountinfo lists it (or something below it). */
+export function mountedUnder(path: string): boolean {
+  const info = readFileSync('/proc/self/mountinfo', 'utf8');
+  for (const line of info.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp && (mp === path || mp.startsWith(`${path}/`))) return true;
+  }
+  return false;
+}
+
+export class ContainerService {
+  readonly bundles: string;
+
+  constructor(
+    private readonly images: ImageService,
+    stateDir: string,
+    private readonly shim: LayerClient<ShimClient>,
+    private readonly cgroupParent: string,
+    private readonly host: HostFacts,
+  ) {
+    this.bundles = join(stateDir, 'bundles');
+    mkdirSync(this.bundles, { recursive: true, mode: 0o711 });
+  }
+
+  bundle(id: string): string {
+    return join(this.bundles, id);
+  }
+
+  row(id: string): ContainerRow {
+    const row = this.images.store.container(id);
+    if (!row) throw notFound(`No such container: ${id}`);
+    return row;
+  }
+
+  /** The overlay mount of the container's rootfs: its active snapshot on the image's layers. */
+  rootfsMount(row: ContainerRow): Mount {
+    const layers = this.images.store.layers(row.image_id);
+    const lowers = this.images.snapshots.lowers(layers.map((l) => l.chain_id));
+    return this.images.snapshots.mount(row.snapshot_id, lowers);
+  }
+
+  toProto(row: ContainerRow, phases: Pick<ContainerInfo, 'snapshot' | 'spec'> = {}): ContainerInfo {
+    return {
+      id: row.id,
+      image: row.image_id,
+      bundle: this.bundle(row.id),
+      labels: JSON.parse(row.labels),
+      created_at: row.created_at,
+      runtime_spec: Buffer.from(row.runtime_spec),
+      rootfs: [this.rootfsMount(row)],
+      ...phases,
+    };
+  }
+
+  get(id: string): ContainerInfo {
+    return this.toProto(this.row(id));
+  }
+
+  list(): ContainerInfo[] {
+    return this.images.store.containers().map((r) => this.toProto(r));
+  }
+
+  /** Writes config.json (temp + rename) and the empty rootfs mount point. */
+  writeBundle(id: string, runtimeSpec: string): void {
+    const dir = this.bundle(id);
+    mkdirSync(join(dir, 'rootfs'), { recursive: true, mode: 0o755 });
+    const tmp = join(dir, 'config.json.tmp');
+    writeFileSync(tmp, runtimeSpec, { mode: 0o600 });
+    renameSync(tmp, join(dir, 'config.json'));
+  }
+
+  create(req: CreateRequest): Promise<ContainerInfo> {
+    if (!CONTAINER_ID.test(req.id)) throw invalidArgument(`invalid container id ${JSON.stringify(req.id)}`);
+    const { store, snapshots } = this.images;
+    return this.images.lock.run(async () => {
+      if (store.container(req.id)) throw conflict(`container ${req.id} already exists`);
+      if (existsSync(this.bundle(req.id))) {
+        if (mountedUnder(this.bundle(req.id))) throw conflict(`container ${req.id}: its bundle is still mounted`);
+        rmSync(this.bundle(req.id), { recursive: true, force: true });
+      }
+      const image = this.images.resolve(req.image);
+      const layers = store.layers(image.id);
+
+      const snapBegin = nowNs();
+      await this.images.ensureChain(layers);
+      if (layers.length === 0) store.transaction(() => snapshots.emptyLower());
+      const lowers = snapshots.lowers(layers.map((l) => l.chain_id));
+      const snapPrepared = nowNs();
+
+      const specBegin = nowNs();
+      const accounts = readAccounts(lowers.map((l) => snapshots.fs(l)));
+      const user = resolveUser(req.spec.user ?? '', req.spec.additional_groups ?? [], accounts.passwd, accounts.group);
+      const runtimeSpec = JSON.stringify(
+        generateSpec({ id: req.id, spec: req.spec, user, cgroupParent: this.cgroupParent, host: this.host }),
+        null,
+        2,
+      );
+      const specEnd = nowNs();
+
+      let snapshotId: number | undefined;
+      const createdAt = nowRfc3339Nano();
+      try {
+        store.transaction(() => {
+          snapshotId = snapshots.prepareActive(req.id);
+          this.writeBundle(req.id, runtimeSpec);
+          store.insertContainer({
+            id: req.id,
+            image_id: image.id,
+            snapshot_id: snapshotId,
+            labels: JSON.stringify(req.labels ?? {}),
+            spec_input: JSON.stringify(req.spec),
+            runtime_spec: runtimeSpec,
+            created_at: createdAt,
+          });
+          this.images.events.record('/containers/create', { container: { id: req.id, image: image.id } });
+        });
+      } catch (err) {
+        if (snapshotId !== undefined) snapshots.discard(snapshots.dir(snapshotId));
+        rmSync(this.bundle(req.id), { recursive: true, force: true });
+        throw err;
+      }
+      const snapEnd = nowNs();
+      return this.toProto(store.container(req.id)!, {
+        // The snapshot phase: layers made sure of, plus the active snapshot's directories.
+        snapshot: { begin_ns: Number(snapBegin), end_ns: Number(snapPrepared + (snapEnd - specEnd)) },
+        spec: { begin_ns: Number(specBegin), end_ns: Number(specEnd) },
+      });
+    });
+  }
+
+  /** Removes bundle, active snapshot and record; refused while the shim has a task for it. */
+  async delete(id: string): Promise<void> {
+    const row = this.row(id);
+    let hasTask = true;
+    try {
+      await this.shim.call('GetTask', { id });
+    } catch (err) {
+      if ((err as { kind?: string }).kind !== 'not_found') throw err;
+      hasTask = false;
+    }
+    if (hasTask) throw failedPrecondition(`container ${id} has a task: delete the task first`);
+    if (mountedUnder(join(this.bundle(id), 'rootfs'))) throw failedPrecondition(`container ${id}: its rootfs is still mounted`);
+    await this.images.lock.run(() => {
+      const { store, snapshots } = this.images;
+      store.transaction(() => {
+        store.deleteContainer(id);
+        store.deleteSnapshot(row.snapshot_id);
+        this.images.events.record('/containers/delete', { container: { id, image: row.image_id } });
+      });
+      rmSync(this.bundle(id), { recursive: true, force: true });
+      snapshots.discard(snapshots.dir(row.snapshot_id));
+    });
+  }
+}

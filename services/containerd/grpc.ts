@@ -1,0 +1,103 @@
+/**
+ * containerd's gRPC adapter: translates the Images, Containers and Tasks contracts
+ * (proto/containerd.proto) to the services' calls. No logic lives here.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { once } from 'node:events';
+import { duplex, serverStream, unary } from '../../common/grpc.js';
+import type { Chunk__Output } from '../../common/proto-types/tersane/common/v1/Chunk.js';
+import type { ContainersHandlers } from '../../common/proto-types/tersane/containerd/v1/Containers.js';
+import type { ImagesHandlers } from '../../common/proto-types/tersane/containerd/v1/Images.js';
+import type { TasksHandlers } from '../../common/proto-types/tersane/containerd/v1/Tasks.js';
+import type { ContainerService } from './containers.js';
+import { exportArchive } from './export.js';
+import type { ImageService } from './images.js';
+import { loadArchive } from './load.js';
+import type { TaskService } from './tasks.js';
+
+/** Export output is sent in messages of about this size (headers and padding coalesced). */
+const EXPORT_CHUNK = 256 * 1024;
+
+/**
+ * The data of a client stream's chunks. Iterated with destroyOnReturn off: a plain for-await over a
+ * duplex call destroys it when the input ends, which would cut the response side too.
+ */
+async function* chunksOf(call: grpc.ServerDuplexStream<Chunk__Output, unknown>): AsyncGenerator<Buffer> {
+  for await (const msg of call.iterator({ destroyOnReturn: false }) as AsyncIterable<Chunk__Output>) {
+    if (msg.data?.length) yield msg.data;
+  }
+}
+
+async function writeWithBackpressure<T>(call: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>, msg: T): Promise<void> {
+  if (!call.write(msg)) await once(call, 'drain');
+}
+
+export function imagesHandlers(images: ImageService, unpackBinary: string): ImagesHandlers {
+  return {
+    Load: duplex(async (call) => {
+      const loaded = await loadArchive(images, chunksOf(call), (p) => call.write(p));
+      for (const l of loaded) await writeWithBackpressure(call, { loaded: l });
+    }),
+    Export: serverStream(async (req, call) => {
+      let pending: Buffer[] = [];
+      let size = 0;
+      const flush = async () => {
+        if (size === 0) return;
+        const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+        pending = [];
+        size = 0;
+        await writeWithBackpressure(call, { data });
+      };
+      await exportArchive(images, req.refs, unpackBinary, async (chunk) => {
+        if (chunk.length >= EXPORT_CHUNK) {
+          await flush();
+          await writeWithBackpressure(call, { data: chunk });
+          return;
+        }
+        pending.push(chunk);
+        size += chunk.length;
+        if (size >= EXPORT_CHUNK) await flush();
+      });
+      await flush();
+    }),
+    List: unary(async () => ({ images: images.list() })),
+    Get: unary(async (req) => images.get(req.ref)),
+    Tag: unary(async (req) => images.tag(req.source, req.name)),
+    Untag: unary(async (req) => images.untag(req.name)),
+    Delete: unary(async (req) => images.delete(req.id)),
+  };
+}
+
+export function containersHandlers(containers: ContainerService): ContainersHandlers {
+  return {
+    Create: unary(async (req) =>
+      containers.create({ id: req.id, image: req.image, spec: req.spec ?? ({} as never), labels: req.labels ?? {} }),
+    ),
+    Delete: unary(async (req) => {
+      await containers.delete(req.id);
+      return {};
+    }),
+    Get: unary(async (req) => containers.get(req.id)),
+    List: unary(async () => ({ containers: containers.list() })),
+  };
+}
+
+export function tasksHandlers(tasks: TaskService): TasksHandlers {
+  return {
+    Create: unary(async (req) => tasks.create(req)),
+    Start: unary(async (req) => tasks.start(req.container_id)),
+    Kill: unary(async (req) => {
+      await tasks.kill(req.container_id, req.signal, req.all);
+      return {};
+    }),
+    Delete: unary(async (req) => tasks.delete(req.container_id, req.force)),
+    Wait: unary(async (req) => tasks.wait(req.container_id)),
+    Get: unary(async (req) => tasks.get(req.container_id)),
+    List: unary(async () => tasks.list()),
+    Attach: duplex((call) => tasks.attach(call)),
+    Resize: unary(async (req) => {
+      await tasks.resize(req.id, req.rows, req.cols);
+      return {};
+    }),
+  };
+}

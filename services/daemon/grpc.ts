@@ -1,0 +1,278 @@
+/**
+ * The daemon's gRPC adapter (proto/daemon.proto): thin handlers that translate messages and call
+ * the logic (lifecycle.ts, views.ts, images.ts, system.ts, attach.ts, logs.ts).
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { conflict, EngineError } from '../../common/errors.js';
+import { duplex, serverStream, unary } from '../../common/grpc.js';
+import type { AttachInput__Output } from '../../common/proto-types/tersane/common/v1/AttachInput.js';
+import type { AttachOutput } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
+import type { Chunk__Output } from '../../common/proto-types/tersane/common/v1/Chunk.js';
+import type { JsonDocument } from '../../common/proto-types/tersane/common/v1/JsonDocument.js';
+import type { ContainersHandlers } from '../../common/proto-types/tersane/daemon/v1/Containers.js';
+import type { ImagesHandlers } from '../../common/proto-types/tersane/daemon/v1/Images.js';
+import type { SystemHandlers } from '../../common/proto-types/tersane/daemon/v1/System.js';
+import type { AttachClient, AttachHubs } from './attach.js';
+import { recordContainerEvent } from './dockerEvents.js';
+import type { ImageService } from './images.js';
+import { isRunning, parsedConfig, parsedHostConfig, type Lifecycle, type LifecycleDeps } from './lifecycle.js';
+import { findContainer } from './lookup.js';
+import { readLog } from './logs.js';
+import { within } from './within.js';
+import type { SystemService } from './system.js';
+import { inspectDocument, listDocuments, type ImageIndex } from './views.js';
+import { normalizeName } from '../../common/reference.js';
+
+/** How long `docker ps` waits for containerd's image names before showing images as given. */
+const IMAGE_NAMES_WAIT_MS = 500;
+
+function json(value: unknown): JsonDocument {
+  return { json: Buffer.from(JSON.stringify(value)) };
+}
+
+/** Resolves once the call is cancelled or closed by the client. */
+function whenCancelled(call: { cancelled: boolean; on(event: 'cancelled' | 'close', fn: () => void): unknown }): Promise<void> {
+  return new Promise((resolve) => {
+    if (call.cancelled) return resolve();
+    call.on('cancelled', () => resolve());
+    call.on('close', () => resolve());
+  });
+}
+
+/** Writes with back-pressure: waits for 'drain' when the stream's buffer is full. */
+async function write<T>(call: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>, msg: T): Promise<void> {
+  if (call.write(msg)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+  });
+}
+
+export function containersHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, hubs: AttachHubs, images: ImageService): ContainersHandlers {
+  const { store } = deps;
+  const stateDir = deps.cfg.layerState('daemon');
+  return {
+    Create: unary(async (req) => {
+      const res = await lifecycle.create({ name: req.name, configJson: req.config_json, apiVersion: req.api_version, platform: req.platform });
+      return { id: res.id, warnings: res.warnings };
+    }),
+    Start: unary(async (req) => ({ not_modified: (await lifecycle.start(req.id)).notModified })),
+    Stop: unary(async (req) => ({ not_modified: (await lifecycle.stop(req.id, req.timeout, req.signal)).notModified })),
+    Restart: unary(async (req) => {
+      await lifecycle.restart(req.id, req.timeout, req.signal);
+      return {};
+    }),
+    Kill: unary(async (req) => {
+      await lifecycle.kill(req.id, req.signal);
+      return {};
+    }),
+    Remove: unary(async (req) => {
+      await lifecycle.remove(req.id, req.force);
+      return {};
+    }),
+    Wait: serverStream(async (req, call) => {
+      const reg = lifecycle.wait(req.id, req.condition);
+      call.write({ registered: true });
+      const cancelled = whenCancelled(call).then(() => undefined);
+      const outcome = await Promise.race([reg.result, cancelled]);
+      if (!outcome) {
+        reg.cancel();
+        return;
+      }
+      call.write({ result: { status_code: outcome.statusCode, error: outcome.error } });
+    }),
+    Inspect: unary(async (req) => json(inspectDocument(findContainer(store, req.id), stateDir))),
+    List: unary(async (req) => {
+      let index: ImageIndex | undefined;
+      try {
+        index = imageIndex(await within(IMAGE_NAMES_WAIT_MS, images.all()));
+      } catch {
+        index = undefined; // containerd down or slow: show images as the users gave them
+      }
+      return json(listDocuments(store, store.list(), { all: req.all, limit: req.limit, filters: req.filters }, index));
+    }),
+    Attach: duplex(async (call) => attach(deps, hubs, call)),
+    Resize: unary(async (req) => {
+      const row = findContainer(store, req.id);
+      if (!isRunning(row)) throw conflict(`Container ${row.id} is not running`);
+      await deps.containerd.tasks.call('Resize', { id: row.id, rows: req.rows, cols: req.cols });
+      return {};
+    }),
+    Logs: serverStream(async (req, call) => {
+      const row = findContainer(store, req.id);
+      if (row.status === 'dead' || row.status === 'removing') throw conflict('can not get logs from container which is dead or marked for removal');
+      const hostConfig = parsedHostConfig(row);
+      if (hostConfig.LogConfig.Type === 'none') throw new EngineError('failed_precondition', 'configured logging driver does not support reading');
+      const tty = parsedConfig(row).Tty;
+      const abort = new AbortController();
+      void whenCancelled(call).then(() => abort.abort());
+      // Docker follows only a running container; a stopped one's log is read and the stream ends.
+      const follow = req.follow && isRunning(row);
+      const running = () => {
+        const now = store.get(row.id);
+        return now !== undefined && isRunning(now);
+      };
+      const entries = readLog(
+        lifecycle.paths(row.id).log,
+        {
+          follow,
+          stdout: req.stdout,
+          stderr: req.stderr,
+          sinceNs: BigInt(req.since_ns ?? 0),
+          untilNs: BigInt(req.until_ns ?? 0),
+          tail: req.tail,
+          signal: abort.signal,
+        },
+        running,
+      );
+      for await (const e of entries) {
+        if (abort.signal.aborted) break;
+        await write(call, { stream: e.stream, line: e.line, time: e.time, tty });
+      }
+    }),
+    Prune: unary(async (req) => json(await lifecycle.prune(req.filters))),
+  };
+}
+
+/** One attached client: `open`, then stdin in and output out until the task exits or the client goes. */
+async function attach(
+  deps: LifecycleDeps,
+  hubs: AttachHubs,
+  call: grpc.ServerDuplexStream<AttachInput__Output, AttachOutput>,
+): Promise<void> {
+  const first = await new Promise<AttachInput__Output | undefined>((resolve) => {
+    const onData = (m: AttachInput__Output) => {
+      cleanup();
+      resolve(m);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(undefined);
+    };
+    const cleanup = () => {
+      call.off('data', onData);
+      call.off('end', onEnd);
+      call.off('cancelled', onEnd);
+    };
+    call.on('data', onData);
+    call.on('end', onEnd);
+    call.on('cancelled', onEnd);
+  });
+  if (!first?.open) {
+    if (call.cancelled) return;
+    throw new EngineError('invalid_argument', 'the first attach message must be `open`');
+  }
+  const open = first.open;
+  const row = findContainer(deps.store, open.id);
+  if (row.status === 'paused') throw conflict(`container ${open.id} is paused, unpause the container before attach.`);
+  if (row.status === 'restarting') throw conflict(`container ${open.id} is restarting, wait until the container is running.`);
+  const config = parsedConfig(row);
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  let ended = false;
+  const client: AttachClient = {
+    stdin: open.stdin && config.OpenStdin,
+    stdout: open.stdout,
+    stderr: open.stderr,
+    send: (out) => {
+      if (ended) return;
+      if (out.stdout) call.write({ stdout: out.stdout });
+      else if (out.stderr) call.write({ stderr: out.stderr });
+      else if (out.exit) call.write({ exit: out.exit });
+    },
+    end: () => {
+      if (ended) return;
+      ended = true;
+      finished();
+    },
+  };
+  const leave = await hubs.join(row.id, client, { openStdin: config.OpenStdin, stdinOnce: config.StdinOnce, tty: config.Tty }, isRunning(row));
+  deps.store.tx(() => recordContainerEvent(deps.bus, 'attach', row));
+  call.write({ ready: true, tty: config.Tty });
+  let inputClosed = false;
+  const inputEnded = () => {
+    if (inputClosed) return;
+    inputClosed = true;
+    hubs.inputEnded(row.id, client);
+  };
+  call.on('data', (m: AttachInput__Output) => {
+    if (m.stdin) hubs.input(row.id, client, m.stdin);
+    else if (m.close_stdin) inputEnded();
+  });
+  call.on('end', () => {
+    if (client.stdin) inputEnded();
+  });
+  const cancelled = whenCancelled(call);
+  await Promise.race([done, cancelled]);
+  if (!ended) {
+    ended = true;
+    // The client went away: with StdinOnce its departure closes the container's stdin, as Docker's does.
+    if (client.stdin && !inputClosed) inputEnded();
+  }
+  leave();
+}
+
+function imageIndex(all: Array<{ id: string; names: string[] }>): ImageIndex {
+  const byName = new Map<string, string>();
+  for (const img of all) for (const n of img.names) byName.set(n, img.id);
+  return {
+    idOf(ref: string) {
+      if (/^(sha256:)?[a-f0-9]{64}$/.test(ref)) return ref.startsWith('sha256:') ? ref : `sha256:${ref}`;
+      try {
+        const hit = byName.get(normalizeName(ref));
+        if (hit) return hit;
+      } catch {
+        // not a reference: maybe an id prefix
+      }
+      if (/^[a-f0-9]{4,63}$/.test(ref)) {
+        const matches = all.filter((i) => i.id.replace(/^sha256:/, '').startsWith(ref));
+        if (matches.length === 1) return matches[0].id;
+      }
+      return undefined;
+    },
+  };
+}
+
+export function imagesHandlers(images: ImageService): ImagesHandlers {
+  return {
+    List: unary(async (req) => json(await images.list({ all: req.all, filters: req.filters, apiVersion: req.api_version }))),
+    Inspect: unary(async (req) => json(await images.inspect(req.name, req.api_version))),
+    History: unary(async (req) => json(await images.history(req.name))),
+    Tag: unary(async (req) => {
+      await images.tag(req.source, req.repo, req.tag);
+      return {};
+    }),
+    Remove: unary(async (req) => json(await images.remove(req.name, req.force))),
+    Load: duplex(async (call) => {
+      // Not `for await (… of call)`: at the end of input that would destroy the whole duplex stream,
+      // whose writing side still carries the progress messages.
+      async function* chunks(): AsyncGenerator<Buffer> {
+        for await (const m of call.iterator({ destroyOnReturn: false }) as AsyncIterable<Chunk__Output>) {
+          if (m.data && m.data.length > 0) yield m.data;
+        }
+      }
+      for await (const message of images.load(chunks())) {
+        await write(call, json(message));
+      }
+    }),
+    Save: serverStream(async (req, call) => {
+      for await (const data of images.save(req.names)) {
+        if (call.cancelled) return;
+        await write(call, { data });
+      }
+    }),
+  };
+}
+
+export function systemHandlers(system: SystemService): SystemHandlers {
+  return {
+    Info: unary(async () => json(await system.info())),
+    Version: unary(async () => json(system.versionDocument())),
+  };
+}
+

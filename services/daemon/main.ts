@@ -1,0 +1,74 @@
+/**
+ * The daemon layer's entry point: Docker's object model over containerd. Wires the store, the
+ * lifecycle, the attach hub, images and system, reconciles with containerd, starts the durable
+ * task-exit consumer, then serves proto/daemon.proto on its unix socket.
+ */
+import { loadContract, serve, shutdown } from '../../common/grpc.js';
+import type { ProtoGrpcType as DaemonProto } from '../../common/proto-types/daemon.js';
+import { runService } from '../../common/service.js';
+import { connectContainerd } from '../containerd/client.js';
+import { AttachHubs } from './attach.js';
+import { containersHandlers, imagesHandlers, systemHandlers } from './grpc.js';
+import { ImageService } from './images.js';
+import { Lifecycle, type LifecycleDeps } from './lifecycle.js';
+import { consumeExits, reconcileAtStart, watchReconnects } from './reconcile.js';
+import { ContainerStore, DAEMON_MIGRATIONS } from './store.js';
+import { SystemService } from './system.js';
+import { Waiters } from './waiters.js';
+
+/** Pause between attempts to reconcile while containerd is not reachable yet. */
+const RECONCILE_RETRY_MS = 1000;
+
+runService({
+  layer: 'daemon',
+  migrations: DAEMON_MIGRATIONS,
+  async start(ctx) {
+    const { config: cfg, log, db, events } = ctx;
+    const containerd = connectContainerd(cfg);
+    const store = new ContainerStore(db);
+    const waiters = new Waiters();
+    let lifecycle!: Lifecycle;
+    const hubs = new AttachHubs(
+      containerd,
+      log,
+      (id, exit) => {
+        void lifecycle.applyExit(id, exit, 'upstream').catch((err) => log.warn('cannot apply an exit seen on attach', { id, err }));
+      },
+      (id) => {
+        const row = store.get(id);
+        return row !== undefined && row.status === 'running';
+      },
+    );
+    const deps: LifecycleDeps = { cfg, log, store, bus: events, containerd, waiters, hubs };
+    lifecycle = new Lifecycle(deps);
+    const images = new ImageService(containerd, store, events);
+    const system = new SystemService(cfg, db, store, containerd);
+
+    // Reconcile before serving: until containerd answers, the daemon does not pretend to know.
+    for (;;) {
+      try {
+        await reconcileAtStart(deps, lifecycle);
+        break;
+      } catch (err) {
+        log.warn('reconciliation with containerd failed; retrying', { err });
+        await new Promise((r) => setTimeout(r, RECONCILE_RETRY_MS));
+      }
+    }
+    consumeExits(events, lifecycle, log);
+    const stopWatching = watchReconnects(events, deps, lifecycle);
+
+    const pkg = loadContract<DaemonProto>('daemon').tersane.daemon.v1;
+    const server = await serve(cfg.socket('daemon'), [
+      [pkg.Containers.service, containersHandlers(deps, lifecycle, hubs, images)],
+      [pkg.Images.service, imagesHandlers(images)],
+      [pkg.System.service, systemHandlers(system)],
+    ]);
+    return {
+      async stop() {
+        stopWatching();
+        await shutdown(server);
+        containerd.close();
+      },
+    };
+  },
+});
