@@ -16,6 +16,7 @@ export type ErrorKind =
   | 'unavailable'
   | 'deadline_exceeded'
   | 'permission_denied'
+  | 'unauthenticated'
   | 'cancelled'
   | 'internal';
 
@@ -36,6 +37,8 @@ export const invalidArgument = (msg: string) => new EngineError('invalid_argumen
 export const unavailable = (msg: string) => new EngineError('unavailable', msg);
 export const deadlineExceeded = (msg: string) => new EngineError('deadline_exceeded', msg);
 export const internal = (msg: string) => new EngineError('internal', msg);
+/** Credentials missing or refused (a registry's 401): HTTP 401, as Docker answers a failed login. */
+export const unauthenticated = (msg: string) => new EngineError('unauthenticated', msg);
 
 const GRPC_CODE: Record<ErrorKind, grpc.status> = {
   not_found: grpc.status.NOT_FOUND,
@@ -45,6 +48,7 @@ const GRPC_CODE: Record<ErrorKind, grpc.status> = {
   unavailable: grpc.status.UNAVAILABLE,
   deadline_exceeded: grpc.status.DEADLINE_EXCEEDED,
   permission_denied: grpc.status.PERMISSION_DENIED,
+  unauthenticated: grpc.status.UNAUTHENTICATED,
   cancelled: grpc.status.CANCELLED,
   internal: grpc.status.INTERNAL,
 };
@@ -61,6 +65,7 @@ const HTTP_STATUS: Record<ErrorKind, number> = {
   unavailable: 503,
   deadline_exceeded: 504,
   permission_denied: 403,
+  unauthenticated: 401,
   cancelled: 499,
   internal: 500,
 };

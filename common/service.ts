@@ -11,7 +11,8 @@
  *   });
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig, type Config, type Layer } from './config.js';
 import { openDatabase, type Db } from './db.js';
@@ -79,7 +80,8 @@ export function runService(def: ServiceDefinition): void {
     events.start();
     if (config.metricsAddr) {
       try {
-        await serveMetrics(metrics, config.metricsAddr);
+        const server = await serveMetrics(metrics, config.metricsAddr);
+        writeScrapeTarget(config, def.layer, server.address() as AddressInfo);
       } catch (err) {
         // Metrics matter to operators but never enough to keep a layer from serving.
         log.error('cannot serve metrics', { addr: config.metricsAddr, err });
@@ -119,6 +121,20 @@ export function runService(def: ServiceDefinition): void {
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
   })();
+}
+
+/**
+ * Announces this layer's metrics endpoint to Prometheus: deploy/prometheus/prometheus.yml reads
+ * <runDir>/metrics/*.json (file-based service discovery), so the scrape configuration needs no
+ * ports of its own and follows each stack's endpoints.
+ */
+function writeScrapeTarget(config: Config, layer: Layer, addr: AddressInfo): void {
+  const dir = join(config.runDir, 'metrics');
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const tmp = join(dir, `.${layer}.json`);
+  writeFileSync(tmp, JSON.stringify([{ targets: [`${host}:${addr.port}`], labels: { job: `tersane-${layer}` } }]) + '\n');
+  renameSync(tmp, join(dir, `${layer}.json`));
 }
 
 /** Tells systemd about readiness when it started us as Type=notify (NotifyAccess=all). */

@@ -33,6 +33,9 @@ export async function startTracing(layer: string): Promise<void> {
     serviceName: `tersane-${layer}`,
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
     instrumentations: [],
+    // Traces only: metrics are Prometheus's (common/metrics.ts), logs go to the journal.
+    metricReaders: [],
+    logRecordProcessors: [],
   });
   sdk.start();
   shutdownFn = () => sdk.shutdown();

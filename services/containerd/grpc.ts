@@ -5,6 +5,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
 import { duplex, serverStream, unary } from '../../common/grpc.js';
+import { serviceMetrics } from '../../common/metrics.js';
 import type { Chunk__Output } from '../../common/proto-types/tersane/common/v1/Chunk.js';
 import type { ContainersHandlers } from '../../common/proto-types/tersane/containerd/v1/Containers.js';
 import type { ImagesHandlers } from '../../common/proto-types/tersane/containerd/v1/Images.js';
@@ -70,9 +71,13 @@ export function imagesHandlers(images: ImageService, unpackBinary: string): Imag
 
 export function containersHandlers(containers: ContainerService): ContainersHandlers {
   return {
-    Create: unary(async (req) =>
-      containers.create({ id: req.id, image: req.image, spec: req.spec ?? ({} as never), labels: req.labels ?? {} }),
-    ),
+    Create: unary(async (req) => {
+      const info = await containers.create({ id: req.id, image: req.image, spec: req.spec ?? ({} as never), labels: req.labels ?? {} });
+      const m = serviceMetrics();
+      m?.observePhaseNs('containerd_snapshot', Number(info.snapshot?.begin_ns ?? 0), Number(info.snapshot?.end_ns ?? 0));
+      m?.observePhaseNs('containerd_spec', Number(info.spec?.begin_ns ?? 0), Number(info.spec?.end_ns ?? 0));
+      return info;
+    }),
     Delete: unary(async (req) => {
       await containers.delete(req.id);
       return {};
@@ -84,7 +89,12 @@ export function containersHandlers(containers: ContainerService): ContainersHand
 
 export function tasksHandlers(tasks: TaskService): TasksHandlers {
   return {
-    Create: unary(async (req) => tasks.create(req)),
+    Create: unary(async (req) => {
+      const begin = process.hrtime.bigint();
+      const task = await tasks.create(req);
+      serviceMetrics()?.startPhaseSeconds.observe({ phase: 'containerd_task' }, Number(process.hrtime.bigint() - begin) / 1e9);
+      return task;
+    }),
     Start: unary(async (req) => tasks.start(req.container_id)),
     Kill: unary(async (req) => {
       await tasks.kill(req.container_id, req.signal, req.all);

@@ -17,11 +17,14 @@ import { Snapshotter } from './snapshots.js';
 import { readHostFacts } from './spec.js';
 import { CONTAINERD_MIGRATIONS, Store } from './store.js';
 import { TaskService } from './tasks.js';
+import { containerdMetrics } from './metrics.js';
 
 runService({
   layer: 'containerd',
   migrations: CONTAINERD_MIGRATIONS,
   async start(ctx) {
+    // Registered before serving, so every series exists from the first scrape.
+    containerdMetrics();
     const dir = ctx.config.layerState('containerd');
     const unpack = ctx.config.nativeBinary('tersane-unpack');
     const store = new Store(ctx.db);

@@ -41,6 +41,7 @@ import { RestartManager, INITIAL_BACKOFF_MS } from './restartPolicy.js';
 import { containerSpec } from './spec.js';
 import type { ContainerRow, ContainerStore } from './store.js';
 import type { Waiters, WaitCondition, Registration } from './waiters.js';
+import type { DaemonMetrics } from './metrics.js';
 
 /** Docker's default stop timeout (seconds) when neither the request nor the container sets one. */
 export const DEFAULT_STOP_TIMEOUT_S = 10;
@@ -61,6 +62,8 @@ export interface LifecycleDeps {
   containerd: ContainerdClients;
   waiters: Waiters;
   hubs: AttachHubs;
+  /** Absent in tests that build a Lifecycle without a service around it. */
+  metrics?: DaemonMetrics;
 }
 
 export interface CreateRequest {
@@ -280,6 +283,7 @@ export class Lifecycle {
     const logging = hostConfig.LogConfig.Type !== 'none';
     const { maxSize, maxFiles } = logLimits(hostConfig.LogConfig);
     store.update(id, { transition: 'starting' });
+    const startBegin = process.hrtime.bigint();
     let taskCreated = false;
     try {
       const createTask = () =>
@@ -316,9 +320,11 @@ export class Lifecycle {
         });
         recordContainerEvent(bus, 'start', row);
       });
+      this.d.metrics?.startSucceeded(Number(process.hrtime.bigint() - startBegin) / 1e9);
       return { notModified: false };
     } catch (err) {
       const failure = startFailure(row.path, err, taskCreated ? 'start' : 'create');
+      this.d.metrics?.startFailed(failure.error);
       if (taskCreated) await containerd.tasks.call('Delete', { container_id: id, force: true }).catch(() => undefined);
       // A failed restart leaves the container exited; a failed first start leaves it created.
       store.update(id, {

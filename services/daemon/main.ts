@@ -13,6 +13,7 @@ import { ImageService } from './images.js';
 import { Lifecycle, type LifecycleDeps } from './lifecycle.js';
 import { consumeExits, reconcileAtStart, watchReconnects } from './reconcile.js';
 import { ContainerStore, DAEMON_MIGRATIONS } from './store.js';
+import { DaemonMetrics } from './metrics.js';
 import { SystemService } from './system.js';
 import { Waiters } from './waiters.js';
 
@@ -39,7 +40,8 @@ runService({
         return row !== undefined && row.status === 'running';
       },
     );
-    const deps: LifecycleDeps = { cfg, log, store, bus: events, containerd, waiters, hubs };
+    const metrics = new DaemonMetrics(ctx.metrics, store);
+    const deps: LifecycleDeps = { cfg, log, store, bus: events, containerd, waiters, hubs, metrics };
     lifecycle = new Lifecycle(deps);
     const images = new ImageService(containerd, store, events);
     const system = new SystemService(cfg, db, store, containerd);
