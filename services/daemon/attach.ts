@@ -142,7 +142,12 @@ export class AttachHubs {
       fail(err);
       if (hub.upstream !== upstream) return;
       hub.upstream = undefined;
-      if (!ours) this.reattach(id, hub);
+      if (!ours) {
+        // A layer below restarted: output written until the re-attachment is in the container's
+        // log, not in this stream. Say so rather than drop it silently.
+        this.fanOut(id, 'stderr', Buffer.from(`tersane: the attachment was interrupted (${err.message}); output written meanwhile is in \`docker logs\`\n`));
+        this.reattach(id, hub);
+      }
     };
     call.on('error', (err) => broken(streamError('containerd', err)));
     call.on('end', () => broken(new Error('containerd ended the attachment')));

@@ -157,6 +157,8 @@ export class TaskManager {
   delete(id: string, force: boolean): Promise<ExitStatus> {
     return this.locked(id, async () => {
       let row = this.mustGet(id);
+      // The monitor's exit file is the truth: the exit may be there before its EXIT frame was read.
+      if (row.status !== 'stopped' && (await this.learnExitFromFile(row, 0))) row = this.mustGet(id);
       if (row.status !== 'stopped') {
         if (!force) throw failedPrecondition(`task ${id} is ${row.status}: kill it first or delete with force`);
         const exited = this.wait(id);
@@ -199,6 +201,20 @@ export class TaskManager {
     await (await this.control(row)).resize(rows, cols);
   }
 
+  /** Freezes (pause) or thaws (resume) every process of a running task. */
+  async pause(id: string, pause: boolean): Promise<void> {
+    const row = this.mustGet(id);
+    if (row.status !== 'running') throw failedPrecondition(`task ${id} is not running`);
+    await (await this.control(row)).request(pause ? Request.PAUSE : Request.RESUME);
+  }
+
+  /** The control socket of a running task's monitor (execs open connections of their own there). */
+  runningSocket(id: string): string {
+    const row = this.mustGet(id);
+    if (row.status !== 'running') throw failedPrecondition(`task ${id} is not running`);
+    return join(row.state_dir, 'sock');
+  }
+
   /** Connects a client to the task's stdio through a connection of its own to the monitor. */
   async attach(id: string, want: { stdin: boolean; stdout: boolean; stderr: boolean }, sink: AttachSink): Promise<AttachHandle> {
     const row = this.mustGet(id);
@@ -213,6 +229,9 @@ export class TaskManager {
       onStderr: (d) => sink.stderr(d),
       onExit: (status) => {
         exited = true;
+        // Whichever connection hears of the exit first records it: the caller may act on this
+        // one (delete the task) before the control connection's EXIT is read.
+        this.recordExit(row.id, status);
         sink.exit(status);
       },
       onClose: () => {
@@ -352,9 +371,9 @@ export class TaskManager {
   }
 
   /** Reads the monitor's exit file (waiting briefly for it) and records the exit it holds. */
-  private async learnExitFromFile(row: TaskRow): Promise<ExitStatus | undefined> {
+  private async learnExitFromFile(row: TaskRow, graceMs = EXIT_FILE_GRACE_MS): Promise<ExitStatus | undefined> {
     const file = join(row.state_dir, 'exit');
-    const deadline = Date.now() + EXIT_FILE_GRACE_MS;
+    const deadline = Date.now() + graceMs;
     for (;;) {
       const stored = this.store.get(row.id);
       if (stored?.status === 'stopped') return exitOf(stored);

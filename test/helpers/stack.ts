@@ -14,7 +14,8 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { join } from 'node:path';
 import { loadConfig, type Component, type Config } from '../../common/config.js';
 
-export const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
+/** The checkout: found the same way the services find it, from source (vitest) or from dist/. */
+export const REPO = loadConfig({}).prefix;
 const TERSANE = join(REPO, 'dist', 'cli', 'tersane.js');
 export const IMAGES = join(REPO, 'images', 'out');
 const START_TIMEOUT_MS = 90_000;
