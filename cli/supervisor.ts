@@ -5,7 +5,7 @@
  * Containers are not its children: stopping the supervisor (or any layer) leaves them running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,6 +22,7 @@ const HEALTHY_RUN_MS = 10_000;
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
 const PROBE_INTERVAL_MS = 25;
+const HELD_POLL_MS = 100;
 
 export interface ComponentState {
   pid: number;
@@ -80,6 +81,15 @@ export function probe(cfg: Config, component: Component): Promise<boolean> {
   });
 }
 
+/** A component an operator stopped (`tersane stop`) is not restarted until `tersane start`. */
+export function heldFile(cfg: Config, component: Component): string {
+  return join(cfg.runDir, 'held', component);
+}
+
+async function waitReleased(cfg: Config, component: Component, stopping: () => boolean): Promise<void> {
+  while (existsSync(heldFile(cfg, component)) && !stopping()) await sleep(HELD_POLL_MS);
+}
+
 export async function waitReady(cfg: Config, component: Component, timeoutMs: number, pid?: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -117,6 +127,8 @@ export async function up(opts: UpOptions): Promise<void> {
 
   mkdirSync(cfg.runDir, { recursive: true, mode: 0o755 });
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o711 });
+  // A new supervisor starts everything: holds belonged to the previous one.
+  rmSync(join(cfg.runDir, 'held'), { recursive: true, force: true });
   // A stack of its own root gets a NATS port of its own, so stacks run side by side.
   const natsPort = cfg.root ? await freePort() : Number(new URL(cfg.natsUrl).port);
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
@@ -176,6 +188,13 @@ export async function up(opts: UpOptions): Promise<void> {
       const ranMs = Date.now() - started;
       const delay = ranMs > HEALTHY_RUN_MS ? RESTART_DELAY_MIN_MS : Math.min((delays.get(component) ?? RESTART_DELAY_MIN_MS / 2) * 2, RESTART_DELAY_MAX_MS);
       delays.set(component, delay);
+      if (existsSync(heldFile(cfg, component))) {
+        say(`${component} exited (${signal ?? `code ${code}`}); held down by \`tersane stop\` until \`tersane start\``);
+        void waitReleased(cfg, component, () => stopping).then(() => {
+          if (!stopping) launch(component);
+        });
+        return;
+      }
       say(`${component} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
       setTimeout(() => {
         if (!stopping) launch(component);

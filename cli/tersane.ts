@@ -9,7 +9,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadConfig, type Component, type Config } from '../common/config.js';
-import { COMPONENTS, isAlive, probe, readSupervisorState, up, waitReady } from './supervisor.js';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { COMPONENTS, heldFile, isAlive, probe, readSupervisorState, up, waitReady } from './supervisor.js';
 
 const RESTART_TIMEOUT_MS = 60_000;
 
@@ -17,6 +19,8 @@ const USAGE = `usage:
   tersane up [--root DIR] [--only COMPONENT,...]   run the engine in the foreground
   tersane status [--root DIR]                      show each component: up/down, pid, uptime
   tersane restart COMPONENT [--root DIR] [--kill]  restart one (SIGTERM, or SIGKILL with --kill)
+  tersane stop COMPONENT [--root DIR]              stop one and keep it down (containers keep running)
+  tersane start COMPONENT [--root DIR]             let a stopped one run again
 components: ${COMPONENTS.join(', ')}`;
 
 interface Args {
@@ -135,6 +139,45 @@ async function restart(cfg: Config, c: Component, kill: boolean): Promise<void> 
   fail(`${c} did not come back within ${RESTART_TIMEOUT_MS / 1000} s`);
 }
 
+/** Holds a component down (the supervisor does not restart it) and stops it. */
+async function stopComponent(cfg: Config, c: Component): Promise<void> {
+  const sup = readSupervisorState(cfg);
+  if (!sup) {
+    execFileSync('systemctl', ['stop', `tersane-${c}.service`], { stdio: 'inherit' });
+    return;
+  }
+  const held = heldFile(cfg, c);
+  mkdirSync(dirname(held), { recursive: true });
+  writeFileSync(held, `${new Date().toISOString()}\n`);
+  const pid = pidOf({ ...cfg, natsUrl: sup.natsUrl }, c);
+  if (pid) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + RESTART_TIMEOUT_MS;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  }
+  console.log(`${c} stopped; \`tersane start ${c}\` lets it run again`);
+}
+
+async function startComponent(cfg: Config, c: Component): Promise<void> {
+  const sup = readSupervisorState(cfg);
+  if (!sup) {
+    execFileSync('systemctl', ['start', `tersane-${c}.service`], { stdio: 'inherit' });
+    return;
+  }
+  rmSync(heldFile(cfg, c), { force: true });
+  cfg = { ...cfg, natsUrl: sup.natsUrl };
+  const deadline = Date.now() + RESTART_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const pid = pidOf(cfg, c);
+    if (pid && (await probe(cfg, c))) {
+      console.log(`${c} is up (pid ${pid})`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  fail(`${c} did not come up within ${RESTART_TIMEOUT_MS / 1000} s`);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   switch (args.command) {
@@ -147,6 +190,11 @@ async function main(): Promise<void> {
     case 'restart':
       if (args.positional.length !== 1) fail('restart needs one component');
       await restart(configFor(args), component(args.positional[0]), args.kill);
+      return;
+    case 'stop':
+    case 'start':
+      if (args.positional.length !== 1) fail(`${args.command} needs one component`);
+      await (args.command === 'stop' ? stopComponent : startComponent)(configFor(args), component(args.positional[0]));
       return;
     case 'help':
     case '':

@@ -60,6 +60,8 @@ export class EventBus {
   private nc?: NatsConnection;
   private js?: JetStreamClient;
   private jsm?: JetStreamManager;
+  /** False from a disconnect until the reconnect: the connection object lives on meanwhile. */
+  private online = false;
   private flushing = false;
   private flushAgain = false;
   private closed = false;
@@ -88,7 +90,7 @@ export class EventBus {
   }
 
   get connected(): boolean {
-    return Boolean(this.nc && !this.nc.isClosed() && this.js);
+    return Boolean(this.online && this.nc && !this.nc.isClosed() && this.js);
   }
 
   /**
@@ -195,11 +197,13 @@ export class EventBus {
         this.jsm = await nc.jetstreamManager();
         await this.ensureStream();
         this.js = nc.jetstream();
+        this.online = true;
         this.log.info('connected to NATS', { url: this.natsUrl });
         void this.watchStatus(nc);
         for (const w of this.connectedWaiters.splice(0)) w();
         void this.flush();
         await nc.closed();
+        this.online = false;
         this.nc = undefined;
         this.js = undefined;
       } catch (err) {
@@ -219,9 +223,11 @@ export class EventBus {
         this.log.info('reconnected to NATS');
         // A restarted server may have lost the stream if its storage went away: make sure it exists.
         await this.ensureStream().catch((err) => this.log.warn('cannot ensure the event stream', { err }));
+        this.online = true;
         for (const w of this.connectedWaiters.splice(0)) w();
         void this.flush();
       } else if (s.type === 'disconnect') {
+        this.online = false;
         this.log.warn('disconnected from NATS; events wait in the outbox');
       }
     }

@@ -39,6 +39,10 @@ import { generateName, NAME_ATTEMPTS, newContainerId, shortId, validateName } fr
 import { parseSignal, SIGKILL } from './signals.js';
 import { RestartManager, INITIAL_BACKOFF_MS } from './restartPolicy.js';
 import { containerSpec } from './spec.js';
+import { NetworkSetupError, type ContainerNetworking } from './network/sandbox.js';
+import type { ContainerMounts } from './volumes/containerMounts.js';
+import type { ResolvedMounts } from './volumes/mounts.js';
+import { adaptResources, resourceHost } from './resources.js';
 import type { ContainerRow, ContainerStore } from './store.js';
 import type { Waiters, WaitCondition, Registration } from './waiters.js';
 import type { DaemonMetrics } from './metrics.js';
@@ -48,11 +52,17 @@ export const DEFAULT_STOP_TIMEOUT_S = 10;
 /** After SIGKILL, how long to wait for the exit before giving up (Docker waits 10 s too). */
 export const KILL_WAIT_MS = 10_000;
 /** Docker's exit code for a start that failed for a reason other than the command. */
+/** Retrying an auto-removal a layer below could not do: from this often to this seldom. */
+const AUTO_REMOVE_RETRY_MIN_MS = 500;
+const AUTO_REMOVE_RETRY_MAX_MS = 30_000;
 const EXIT_UNKNOWN = 128;
 /** Docker's exit code when a running container's task vanished without an exit status. */
 export const EXIT_LOST = 255;
 
 export const RUNNING_STATES = new Set(['running', 'paused', 'restarting']);
+
+/** What the lifecycle's observers are told of, once it is committed. */
+export type StateChange = 'start' | 'exit' | 'remove' | 'pause' | 'unpause';
 
 export interface LifecycleDeps {
   cfg: Config;
@@ -64,6 +74,10 @@ export interface LifecycleDeps {
   hubs: AttachHubs;
   /** Absent in tests that build a Lifecycle without a service around it. */
   metrics?: DaemonMetrics;
+  /** Networks: a container's namespace, endpoints and ports (network/sandbox.ts). */
+  networking: ContainerNetworking;
+  /** Binds, volumes and tmpfs of a container (volumes/containerMounts.ts). */
+  mounts: ContainerMounts;
 }
 
 export interface CreateRequest {
@@ -88,6 +102,8 @@ export function parsedHostConfig(row: ContainerRow): HostConfig {
 export class Lifecycle {
   readonly locks = new KeyedLock();
   readonly restarts = new RestartManager();
+  /** Told after a start, an exit, a removal, a pause or an unpause is committed (health, execs). */
+  readonly observers: Array<(id: string, change: StateChange) => void> = [];
   private readonly stateDir: string;
 
   constructor(private readonly d: LifecycleDeps) {
@@ -114,18 +130,18 @@ export class Lifecycle {
     if (req.platform) this.checkPlatform(imageRef, req.platform, imageDoc);
 
     const hostConfig = body.hostConfig;
+    warnings.push(...adaptResources(hostConfig, resourceHost(), { create: true }));
     const runtime = hostConfig.Runtime || this.d.cfg.defaultRuntime;
     if (!this.d.cfg.runtime(runtime)) throw invalidArgument(`unknown or invalid runtime name: ${runtime}`);
     hostConfig.Runtime = runtime;
-    const netns = await this.networkNamespace(hostConfig.NetworkMode);
-    if (hostConfig.PortBindings && Object.keys(hostConfig.PortBindings).length > 0) {
-      warnings.push('Published ports are discarded: port publishing is not implemented yet (containers have a loopback-only network)');
-    }
 
     const config = mergeImageConfig(body.config, imageDoc.config);
     config.Image = imageRef;
     const id = newContainerId();
-    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? hostHostname() : id.slice(0, 12);
+    // Docker's network checks, before anything is made (body.config is the user's, before the merge).
+    const network = this.d.networking.plan(body.config, hostConfig, body.networkingConfig, id);
+    warnings.push(...network.warnings);
+    if (!config.Hostname) config.Hostname = network.hostname ?? (hostConfig.NetworkMode === 'host' ? hostHostname() : id.slice(0, 12));
     const { path, args } = entrypointAndArgs(config);
     const paths = this.paths(id);
     const ns = nowNs();
@@ -158,8 +174,13 @@ export class Lifecycle {
     row.name = this.reserveName(row, wantedName);
 
     let containerdCreated = false;
+    let mounts: ResolvedMounts | undefined;
     try {
-      const spec = containerSpec({ config, hostConfig, path, args, paths, netns });
+      this.d.networking.record(id, network);
+      mounts = this.d.mounts.resolve(id, config, hostConfig);
+      this.d.mounts.record(mounts);
+      const netns = this.d.networking.netnsFor(network, id);
+      const spec = containerSpec({ config, hostConfig, path, args, paths, netns, mounts: mounts.specs });
       writeContainerFiles(paths, {
         hostname: config.Hostname,
         domainname: config.Domainname,
@@ -169,8 +190,9 @@ export class Lifecycle {
         dnsOptions: hostConfig.DnsOptions ?? [],
         extraHosts: hostConfig.ExtraHosts ?? [],
       });
-      await containerd.containers.call('Create', { id, image: image.id, spec, labels: config.Labels ?? {} });
+      const created = await containerd.containers.call('Create', { id, image: image.id, spec, labels: config.Labels ?? {} });
       containerdCreated = true;
+      await this.d.mounts.populate(id, created.rootfs);
       store.tx(() => {
         store.update(id, { status: 'created' });
         recordContainerEvent(bus, 'create', { ...row, status: 'created' });
@@ -179,6 +201,8 @@ export class Lifecycle {
       // Roll back everything: no containerd container, no dir, no row.
       if (containerdCreated) await containerd.containers.call('Delete', { id }).catch(() => undefined);
       removeContainerFiles(paths);
+      this.d.networking.forget(id);
+      this.d.mounts.discard(id, mounts);
       store.delete(id);
       throw err;
     }
@@ -238,19 +262,6 @@ export class Lifecycle {
     }
   }
 
-  /** The network namespace for a NetworkMode (networks are a later issue: loopback-only for now). */
-  private async networkNamespace(mode: string): Promise<string> {
-    if (mode === 'bridge' || mode === 'none') return '';
-    if (mode === 'host') return 'host';
-    if (mode.startsWith('container:')) {
-      const ref = mode.slice('container:'.length);
-      const other = findContainer(this.d.store, ref);
-      if (!isRunning(other) || other.pid === 0) throw conflict(`cannot join network namespace of a non running container: ${ref}`);
-      return `/proc/${other.pid}/ns/net`;
-    }
-    throw notFound(`network ${mode} not found`);
-  }
-
   // ---- start ------------------------------------------------------------------------------------
 
   async start(ref: string): Promise<{ notModified: boolean }> {
@@ -281,11 +292,25 @@ export class Lifecycle {
     const hostConfig = parsedHostConfig(row);
     const paths = this.paths(id);
     const logging = hostConfig.LogConfig.Type !== 'none';
-    const { maxSize, maxFiles } = logLimits(hostConfig.LogConfig);
+    let limits: { maxSize: number; maxFiles: number };
+    try {
+      limits = logLimits(hostConfig.LogConfig);
+    } catch (err) {
+      // Docker opens the log driver as the task is created: a bad max-size fails the start, not the create.
+      const error = invalidArgument(`failed to create task for container: failed to initialize logging driver: ${(err as Error).message}`);
+      store.update(id, { exit_code: EXIT_UNKNOWN, error: error.message, ...(restart ? { status: 'exited' as const, finished_at: nowRfc3339Nano() } : {}) });
+      if (hostConfig.AutoRemove) await this.autoRemoveLocked(id, true);
+      throw error;
+    }
+    const { maxSize, maxFiles } = limits;
     store.update(id, { transition: 'starting' });
     const startBegin = process.hrtime.bigint();
     let taskCreated = false;
     try {
+      // A file bound onto an image directory fails here in Docker's words, whichever the runtime.
+      if (this.d.mounts.fileBinds(id).length > 0) this.d.mounts.checkBindTypes(id, (await containerd.containers.call('Get', { id })).rootfs);
+      // The namespace, its veths and ports exist before the runtime joins them (network/sandbox.ts).
+      await this.d.networking.setup(row);
       const createTask = () =>
         containerd.tasks.call('Create', {
           container_id: id,
@@ -321,11 +346,13 @@ export class Lifecycle {
         recordContainerEvent(bus, 'start', row);
       });
       this.d.metrics?.startSucceeded(Number(process.hrtime.bigint() - startBegin) / 1e9);
+      this.notify(id, 'start');
       return { notModified: false };
     } catch (err) {
-      const failure = startFailure(row.path, err, taskCreated ? 'start' : 'create');
+      const failure = err instanceof NetworkSetupError ? { exitCode: EXIT_UNKNOWN, error: err } : startFailure(row.path, err, taskCreated ? 'start' : 'create');
       this.d.metrics?.startFailed(failure.error);
       if (taskCreated) await containerd.tasks.call('Delete', { container_id: id, force: true }).catch(() => undefined);
+      await this.d.networking.teardown(id).catch((e) => this.d.log.warn('cannot release the network of a failed start', { id, err: e }));
       // A failed restart leaves the container exited; a failed first start leaves it created.
       store.update(id, {
         transition: null,
@@ -336,9 +363,19 @@ export class Lifecycle {
       hubs.removed(id);
       if (hostConfig.AutoRemove) {
         // Docker removes an auto-remove container whose start failed (the CLI waits for that).
-        await this.removeLocked(id, true).catch((e) => this.d.log.warn('auto-remove after a failed start failed', { id, err: e }));
+        await this.autoRemoveLocked(id, true);
       }
       throw failure.error;
+    }
+  }
+
+  notify(id: string, change: StateChange): void {
+    for (const o of this.observers) {
+      try {
+        o(id, change);
+      } catch (err) {
+        this.d.log.warn('a state observer failed', { id, change, err });
+      }
     }
   }
 
@@ -384,9 +421,12 @@ export class Lifecycle {
       if (exit.oom_killed) recordContainerEvent(bus, 'oom', row);
       recordContainerEvent(bus, 'die', row, { exitCode: String(exit.exit_code) });
     });
+    this.notify(id, 'exit');
     await containerd.tasks.call('Delete', { container_id: id, force: false }).catch((err) => {
       if (!(err instanceof EngineError && err.kind === 'not_found')) this.d.log.warn('cannot delete the exited task', { id, err });
     });
+    // Docker releases a stopped container's network: its namespace, veths, addresses and ports.
+    await this.d.networking.teardown(id).catch((err) => this.d.log.warn('cannot release the network of an exited container', { id, err }));
     if (opts.from === 'other') hubs.exitFromElsewhere(id, exit);
     // Docker wakes stop waiters when a restart begins too.
     waiters.stopped(id, { statusCode: exit.exit_code, error: '' });
@@ -394,10 +434,30 @@ export class Lifecycle {
       this.scheduleRestart(id, delay);
       return true;
     }
-    if (opts.autoRemove && hostConfig.AutoRemove) {
-      await this.removeLocked(id, false).catch((err) => this.d.log.warn('auto-remove failed', { id, err }));
-    }
+    if (opts.autoRemove && hostConfig.AutoRemove) await this.autoRemoveLocked(id, false);
     return true;
+  }
+
+  /**
+   * An auto-removal the daemon owes (--rm). When a layer below is away it cannot happen now: the
+   * `removed` waiters (the CLI of `docker run --rm`) are told why instead of waiting without end,
+   * and the removal is retried, with back-off, until it is done.
+   */
+  private async autoRemoveLocked(id: string, force: boolean, attempt = 0): Promise<void> {
+    try {
+      await this.removeLocked(id, force);
+    } catch (err) {
+      const row = this.d.store.get(id);
+      if (!row) return;
+      this.d.log.warn('auto-remove failed; will retry', { id, err });
+      if (attempt === 0) {
+        this.d.waiters.removed(id, { statusCode: row.exit_code, error: `auto-remove of ${id} failed: ${(err as Error).message}; it will be retried` });
+      }
+      const delay = Math.min(AUTO_REMOVE_RETRY_MIN_MS * 2 ** attempt, AUTO_REMOVE_RETRY_MAX_MS);
+      setTimeout(() => {
+        void this.locks.run(id, () => this.autoRemoveLocked(id, true, attempt + 1)).catch(() => undefined);
+      }, delay).unref();
+    }
   }
 
   /** The restart policy's start, after its back-off. */
@@ -539,14 +599,15 @@ export class Lifecycle {
 
   // ---- remove and prune -------------------------------------------------------------------------
 
-  async remove(ref: string, force: boolean): Promise<void> {
+  /** `volumes`: docker rm -v, the container's anonymous volumes go with it. */
+  async remove(ref: string, force: boolean, volumes = false): Promise<void> {
     const row = findContainer(this.d.store, ref);
     if (row.status === 'removing') throw conflict(`removal of container ${ref} is already in progress`);
     if (isRunning(row) && !force) throw failedPrecondition(runningRemoveMessage(row));
-    await this.locks.run(row.id, () => this.removeLocked(row.id, force));
+    await this.locks.run(row.id, () => this.removeLocked(row.id, force, volumes));
   }
 
-  private async removeLocked(id: string, force: boolean): Promise<void> {
+  private async removeLocked(id: string, force: boolean, volumes = false): Promise<void> {
     const { store, containerd, bus, hubs, waiters } = this.d;
     let row = store.get(id);
     if (!row) return;
@@ -566,16 +627,23 @@ export class Lifecycle {
     try {
       await containerd.tasks.call('Delete', { container_id: id, force: true }).catch(ignoreNotFound);
       await containerd.containers.call('Delete', { id }).catch(ignoreNotFound);
+      await this.d.networking.teardown(id);
       removeContainerFiles(this.paths(id));
     } catch (err) {
       // Docker's "dead": a removal that failed; `docker rm` tries again.
       store.update(id, { status: 'dead', error: (err as Error).message });
       throw err;
     }
+    // rm -v and run --rm take the anonymous volumes along (never named ones).
+    const anonymous = volumes || parsedHostConfig(row).AutoRemove ? this.d.mounts.volumesOf(id) : [];
     store.tx(() => {
       store.delete(id);
+      this.d.networking.forget(id);
+      this.d.mounts.forget(id);
       recordContainerEvent(bus, 'destroy', row!);
     });
+    this.d.mounts.removeAnonymous(id, anonymous);
+    this.notify(id, 'remove');
     hubs.removed(id);
     this.restarts.forget(id);
     waiters.removed(id, { statusCode: row.exit_code, error: row.error });

@@ -21,6 +21,7 @@ import { nowRfc3339Nano } from '../../common/time.js';
 import { removeContainerFiles } from './containerFiles.js';
 import { recordContainerEvent } from './dockerEvents.js';
 import { EXIT_LOST, isRunning, parsedHostConfig, type Lifecycle, type LifecycleDeps } from './lifecycle.js';
+import { restartAtBoot } from './restartPolicy.js';
 
 /** How often the NATS connection state is looked at, to reconcile after a reconnect. */
 export const NATS_WATCH_MS = 1000;
@@ -54,7 +55,14 @@ export async function reconcileAtStart(deps: LifecycleDeps, lifecycle: Lifecycle
         if (!isNotFound(err)) throw err;
       });
       removeContainerFiles(lifecycle.paths(id));
-      store.delete(id);
+      // Its endpoints and mount records, and the volumes only it named (never used by another).
+      const volumes = deps.mounts.volumesOf(id);
+      store.tx(() => {
+        store.delete(id);
+        deps.networking.forget(id);
+        deps.mounts.forget(id);
+      });
+      deps.mounts.volumes.discard(volumes.filter((v) => deps.mounts.volumes.d.store.volume(v)?.anonymous === 1));
       log.info('rolled back an interrupted create', { id });
       continue;
     }
@@ -66,9 +74,12 @@ export async function reconcileAtStart(deps: LifecycleDeps, lifecycle: Lifecycle
       await containerd.containers.call('Delete', { id }).catch((err) => {
         if (!isNotFound(err)) throw err;
       });
+      await deps.networking.teardown(id);
       removeContainerFiles(lifecycle.paths(id));
       store.tx(() => {
         store.delete(id);
+        deps.networking.forget(id);
+        deps.mounts.forget(id);
         recordContainerEvent(bus, 'destroy', row);
       });
       log.info('finished an interrupted removal', { id });
@@ -110,10 +121,17 @@ export async function reconcileAtStart(deps: LifecycleDeps, lifecycle: Lifecycle
     if (row.status === 'restarting') lifecycle.scheduleRestart(row.id);
   }
 
-  // An auto-remove container that exited while the daemon was away is removed now, as Docker does.
+  // What the restart policy says to bring back at the engine's start (Docker's restore): started
+  // in the background, as a user's start, once the daemon serves.
+  for (const row of restartAtBoot(store.list())) {
+    void lifecycle.start(row.id).catch((err) => log.warn('the restart policy could not start a container at boot', { id: row.id, err: (err as Error).message }));
+  }
+
+  // An auto-remove container that exited while the daemon was away, or whose removal failed (dead),
+  // is removed now, as Docker does.
   for (const row of store.list()) {
     if (isRunning(row) || row.status === 'creating') continue;
-    if (row.status === 'exited' && parsedHostConfig(row).AutoRemove) {
+    if ((row.status === 'exited' || row.status === 'dead') && parsedHostConfig(row).AutoRemove) {
       await lifecycle.remove(row.id, true).catch((err) => log.warn('cannot auto-remove an exited container', { id: row.id, err }));
     }
   }
