@@ -14,10 +14,12 @@ import { loadUnitCommand } from './units.js';
 
 export const COMPONENTS: readonly Component[] = ['nats', ...LAYERS];
 
-/** Back-off between restarts of a component that keeps dying; reset once it has run a while. */
-const RESTART_DELAY_MIN_MS = 100;
-const RESTART_DELAY_MAX_MS = 5000;
-const HEALTHY_RUN_MS = 10_000;
+/**
+ * Restarts follow the unit: RestartSec apart. systemd gives up on a unit that starts more than
+ * StartLimitBurst times within StartLimitIntervalSec; the supervisor slows down to this instead,
+ * so a crash-looping layer is still retried without spinning.
+ */
+const CRASH_LOOP_DELAY_MS = 5000;
 /** How long `up` waits for a component to answer before going on (and saying so). */
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
@@ -153,7 +155,7 @@ export async function up(opts: UpOptions): Promise<void> {
   }
   const state: SupervisorState = { pid: process.pid, root: cfg.root, natsUrl, components: {} };
   const children = new Map<Component, ChildProcess>();
-  const delays = new Map<Component, number>();
+  const startTimes = new Map<Component, number[]>();
   let stopping = false;
 
   const saveState = () => writeFileSync(stateFile(cfg), JSON.stringify(state, null, 2));
@@ -181,13 +183,13 @@ export async function up(opts: UpOptions): Promise<void> {
     if (component === 'nats') writeFileSync(cfg.pidFile('nats'), `${child.pid}\n`);
     saveState();
     children.set(component, child);
-    const started = Date.now();
+    const starts = (startTimes.get(component) ?? []).filter((t) => Date.now() - t < cmd.restart.startLimitIntervalMs);
+    starts.push(Date.now());
+    startTimes.set(component, starts);
     child.on('exit', (code, signal) => {
       children.delete(component);
       if (stopping) return;
-      const ranMs = Date.now() - started;
-      const delay = ranMs > HEALTHY_RUN_MS ? RESTART_DELAY_MIN_MS : Math.min((delays.get(component) ?? RESTART_DELAY_MIN_MS / 2) * 2, RESTART_DELAY_MAX_MS);
-      delays.set(component, delay);
+      const delay = starts.length > cmd.restart.startLimitBurst ? CRASH_LOOP_DELAY_MS : cmd.restart.restartSecMs;
       if (existsSync(heldFile(cfg, component))) {
         say(`${component} exited (${signal ?? `code ${code}`}); held down by \`tersane stop\` until \`tersane start\``);
         void waitReleased(cfg, component, () => stopping).then(() => {

@@ -13,6 +13,7 @@ export interface UnitCommand {
   unit: string;
   argv: string[];
   env: Record<string, string>;
+  restart: Pick<ParsedUnit, 'restartSecMs' | 'startLimitBurst' | 'startLimitIntervalMs'>;
 }
 
 export function unitFile(prefix: string, component: Component): string {
@@ -27,9 +28,30 @@ function words(text: string): string[] {
   return out;
 }
 
-export function parseUnit(text: string): { execStart: string; environment: Record<string, string> } {
+export interface ParsedUnit {
+  execStart: string;
+  environment: Record<string, string>;
+  /** Restart= timing, as systemd applies it: RestartSec, and the start limit over an interval. */
+  restartSecMs: number;
+  startLimitBurst: number;
+  startLimitIntervalMs: number;
+}
+
+/** systemd's time spans as used in our units: "200ms", "5s", "1min", or bare seconds. */
+export function parseTimeSpanMs(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|sec|min|m)?$/.exec(value.trim());
+  if (!m) throw new Error(`unsupported time span ${JSON.stringify(value)}`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'min' || m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+export function parseUnit(text: string): ParsedUnit {
   const environment: Record<string, string> = {};
   let execStart = '';
+  // systemd's defaults.
+  let restartSecMs = 100;
+  let startLimitBurst = 5;
+  let startLimitIntervalMs = 10_000;
   let section = '';
   // Continuation lines end with a backslash.
   const lines = text.replace(/\\\n/g, ' ').split('\n');
@@ -41,12 +63,18 @@ export function parseUnit(text: string): { execStart: string; environment: Recor
       section = header[1];
       continue;
     }
-    if (section !== 'Service') continue;
     const eq = line.indexOf('=');
     if (eq < 0) continue;
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
-    if (key === 'Environment') {
+    if (section === 'Unit') {
+      if (key === 'StartLimitBurst') startLimitBurst = Number(value);
+      else if (key === 'StartLimitIntervalSec') startLimitIntervalMs = parseTimeSpanMs(value);
+      continue;
+    }
+    if (section !== 'Service') continue;
+    if (key === 'RestartSec') restartSecMs = parseTimeSpanMs(value);
+    else if (key === 'Environment') {
       for (const w of words(value)) {
         const i = w.indexOf('=');
         if (i > 0) environment[w.slice(0, i)] = w.slice(i + 1);
@@ -56,7 +84,7 @@ export function parseUnit(text: string): { execStart: string; environment: Recor
     }
   }
   if (!execStart) throw new Error('unit has no ExecStart');
-  return { execStart, environment };
+  return { execStart, environment, restartSecMs, startLimitBurst, startLimitIntervalMs };
 }
 
 /** Expands ${VAR} inside words and a whole-word $VAR into its space-separated words. */
@@ -79,7 +107,7 @@ export function expandCommand(execStart: string, env: Record<string, string>): s
  */
 export function loadUnitCommand(prefix: string, component: Component, overrides: Record<string, string>): UnitCommand {
   const unit = unitFile(prefix, component);
-  const { execStart, environment } = parseUnit(readFileSync(unit, 'utf8'));
+  const { execStart, environment, ...restart } = parseUnit(readFileSync(unit, 'utf8'));
   const env = { ...environment, ...overrides };
-  return { unit, argv: expandCommand(execStart, env), env };
+  return { unit, argv: expandCommand(execStart, env), env, restart };
 }

@@ -96,7 +96,8 @@ export function runService(def: ServiceDefinition): void {
       log.error('failed to start', { err: (err as Error).stack ?? String(err) });
       process.exit(1);
     }
-    log.info('ready', { pid: process.pid, startupMs: Date.now() - t0 });
+    // startupMs: this layer's own start (reconciliation included); sinceExecMs: from exec, module loading included.
+    log.info('ready', { pid: process.pid, startupMs: Date.now() - t0, sinceExecMs: Math.round(process.uptime() * 1000) });
     notifySystemd('READY=1');
 
     let stopping = false;

@@ -139,10 +139,13 @@ export async function reconcileAtStart(deps: LifecycleDeps, lifecycle: Lifecycle
 
 /** Every row that says running is checked against its task; exits found are applied. */
 export async function reconcileRunning(deps: LifecycleDeps, lifecycle: Lifecycle): Promise<void> {
+  // One list of every task rather than a question per container: with hundreds of containers a
+  // restarted daemon serves again in a fraction of the time.
+  const tasks = new Map((await deps.containerd.tasks.call('List', {})).tasks.map((t) => [t.id, t]));
   for (const row of deps.store.list()) {
     // A restarting container has no task: its restart is pending (or resumed at start, below).
     if (!isRunning(row) || row.status === 'restarting') continue;
-    const task = await taskOf(deps, row.id);
+    const task = tasks.get(row.id);
     if (!task) {
       await lifecycle.applyExit(row.id, { ...lostExit(), pid: row.pid });
       deps.log.info('a running container lost its task; marked exited', { id: row.id });
