@@ -1,0 +1,58 @@
+/**
+ * The registry part of containerd's Images contract (Pull, Push, Login) and Usage, for grpc.ts to
+ * spread into its handlers: translation only, the logic is in pull.ts, push.ts, login.ts, ../usage.ts.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { serverStream, unary } from '../../../common/grpc.js';
+import type { RegistryAuth__Output } from '../../../common/proto-types/tersane/common/v1/RegistryAuth.js';
+import type { ImagesHandlers } from '../../../common/proto-types/tersane/containerd/v1/Images.js';
+import type { ImageService } from '../images.js';
+import { diskUsage } from '../usage.js';
+import type { Credentials } from './auth.js';
+import { login } from './login.js';
+import { pullImage } from './pull.js';
+import { pushImage } from './push.js';
+import { registryConfig } from './settings.js';
+import { containerdMetrics } from '../metrics.js';
+
+export function credentialsOf(auth: RegistryAuth__Output | null | undefined): Credentials {
+  return {
+    username: auth?.username || undefined,
+    password: auth?.password || undefined,
+    identityToken: auth?.identity_token || undefined,
+    registryToken: auth?.registry_token || undefined,
+  };
+}
+
+/** Aborted when the caller cancels the call (the client of `docker pull` went away). */
+function cancellation(call: grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
+  const ac = new AbortController();
+  call.on('cancelled', () => ac.abort(new Error('the pull was cancelled')));
+  return ac.signal;
+}
+
+export function registryHandlers(images: ImageService, unpackBinary: string): Pick<ImagesHandlers, 'Pull' | 'Push' | 'Login' | 'Usage'> {
+  const config = registryConfig(unpackBinary);
+  return {
+    Pull: serverStream(async (req, call) => {
+      const signal = cancellation(call as grpc.ServerWritableStream<unknown, unknown>);
+      const begin = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - begin) / 1e9;
+      let pulled;
+      try {
+        pulled = await pullImage(images, { ref: req.ref, platform: req.platform, creds: credentialsOf(req.auth), signal }, config.pull, (p) => call.write(p));
+      } catch (err) {
+        containerdMetrics()?.pullSeconds.observe({ outcome: 'failure' }, seconds());
+        throw err;
+      }
+      containerdMetrics()?.pullSeconds.observe({ outcome: 'success' }, seconds());
+      call.write({ pulled });
+    }),
+    Push: serverStream(async (req, call) => {
+      const signal = cancellation(call as grpc.ServerWritableStream<unknown, unknown>);
+      await pushImage(images, { name: req.name, creds: credentialsOf(req.auth), signal }, config.push, (p) => call.write(p));
+    }),
+    Login: unary(async (req) => login(credentialsOf(req), req.server_address, config.settings)),
+    Usage: unary(async () => diskUsage(images)),
+  };
+}
