@@ -18,6 +18,7 @@ export type ErrorKind =
   | 'permission_denied'
   | 'unauthenticated'
   | 'cancelled'
+  | 'not_implemented'
   | 'internal';
 
 export class EngineError extends Error {
@@ -37,6 +38,10 @@ export const invalidArgument = (msg: string) => new EngineError('invalid_argumen
 export const unavailable = (msg: string) => new EngineError('unavailable', msg);
 export const deadlineExceeded = (msg: string) => new EngineError('deadline_exceeded', msg);
 export const internal = (msg: string) => new EngineError('internal', msg);
+/** Docker's 501: a feature the configuration rules out (reading logs of `--log-driver none`). */
+export const notImplemented = (msg: string) => new EngineError('not_implemented', msg);
+/** Docker's 403 (a read-only rootfs or volume for `docker cp`). */
+export const permissionDenied = (msg: string) => new EngineError('permission_denied', msg);
 /** Credentials missing or refused (a registry's 401): HTTP 401, as Docker answers a failed login. */
 export const unauthenticated = (msg: string) => new EngineError('unauthenticated', msg);
 
@@ -50,6 +55,7 @@ const GRPC_CODE: Record<ErrorKind, grpc.status> = {
   permission_denied: grpc.status.PERMISSION_DENIED,
   unauthenticated: grpc.status.UNAUTHENTICATED,
   cancelled: grpc.status.CANCELLED,
+  not_implemented: grpc.status.UNIMPLEMENTED,
   internal: grpc.status.INTERNAL,
 };
 
@@ -67,6 +73,7 @@ const HTTP_STATUS: Record<ErrorKind, number> = {
   permission_denied: 403,
   unauthenticated: 401,
   cancelled: 499,
+  not_implemented: 501,
   internal: 500,
 };
 

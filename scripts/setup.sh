@@ -13,9 +13,11 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root: tersane needs namespaces, cgroups and mounts"
 
 # Debian packages: the runtime's build deps, the components the tests start for real (nats-server,
-# runc as the reference runtime, the registry, prometheus, skopeo), and the test images' sources.
+# runc as the reference runtime, the registry, prometheus, skopeo; apache2-utils for the registry
+# tests' htpasswd), and the test images' sources.
 APT_PACKAGES=(
   nats-server runc crun docker-registry prometheus skopeo
+  apache2-utils
   busybox-static musl-tools
   gcc make libc6-dev pkg-config libseccomp-dev libcap-dev zlib1g-dev libzstd-dev
   iproute2 iptables util-linux procps psmisc openssl ca-certificates curl

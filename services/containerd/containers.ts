@@ -10,10 +10,12 @@ import type { LayerClient } from '../../common/grpc.js';
 import type { Mount } from '../../common/proto-types/tersane/common/v1/Mount.js';
 import type { ContainerInfo } from '../../common/proto-types/tersane/containerd/v1/ContainerInfo.js';
 import type { ContainerSpec__Output as ContainerSpec } from '../../common/proto-types/tersane/containerd/v1/ContainerSpec.js';
+import type { Resources__Output as Resources } from '../../common/proto-types/tersane/containerd/v1/Resources.js';
+import type { ExecProcess } from '../../common/proto-types/tersane/common/v1/ExecProcess.js';
 import type { ShimClient } from '../../common/proto-types/tersane/shim/v1/Shim.js';
 import { nowNs, nowRfc3339Nano } from '../../common/time.js';
 import type { ImageService } from './images.js';
-import { generateSpec, type HostFacts } from './spec.js';
+import { capabilitySet, generateSpec, type HostFacts } from './spec.js';
 import type { ContainerRow } from './store.js';
 import { readAccounts, resolveUser } from './user.js';
 
@@ -46,6 +48,8 @@ export class ContainerService {
     private readonly shim: LayerClient<ShimClient>,
     private readonly cgroupParent: string,
     private readonly host: HostFacts,
+    /** tersane-init, bound into containers run with --init. */
+    private readonly initBinary?: string,
   ) {
     this.bundles = join(stateDir, 'bundles');
     mkdirSync(this.bundles, { recursive: true, mode: 0o711 });
@@ -120,7 +124,7 @@ export class ContainerService {
       const accounts = readAccounts(lowers.map((l) => snapshots.fs(l)));
       const user = resolveUser(req.spec.user ?? '', req.spec.additional_groups ?? [], accounts.passwd, accounts.group);
       const runtimeSpec = JSON.stringify(
-        generateSpec({ id: req.id, spec: req.spec, user, cgroupParent: this.cgroupParent, host: this.host }),
+        generateSpec({ id: req.id, spec: req.spec, user, cgroupParent: this.cgroupParent, host: this.host, initBinary: this.initBinary }),
         null,
         2,
       );
@@ -155,6 +159,72 @@ export class ContainerService {
         spec: { begin_ns: Number(specBegin), end_ns: Number(specEnd) },
       });
     });
+  }
+
+  /**
+   * New resources for the container (docker update): the stored ContainerSpec and the OCI spec
+   * generated from it change, and config.json with them, so the next start has them. A running
+   * task's cgroup is the Tasks service's to change.
+   */
+  update(id: string, resources: Resources): Promise<ContainerInfo> {
+    return this.images.lock.run(async () => {
+      const row = this.row(id);
+      const spec = { ...(JSON.parse(row.spec_input) as ContainerSpec), resources };
+      const layers = this.images.store.layers(row.image_id);
+      const lowers = this.images.snapshots.lowers(layers.map((l) => l.chain_id));
+      const accounts = readAccounts(lowers.map((l) => this.images.snapshots.fs(l)));
+      const user = resolveUser(spec.user ?? '', spec.additional_groups ?? [], accounts.passwd, accounts.group);
+      const runtimeSpec = JSON.stringify(
+        generateSpec({ id, spec, user, cgroupParent: this.cgroupParent, host: this.host, initBinary: this.initBinary }),
+        null,
+        2,
+      );
+      this.images.store.transaction(() => {
+        this.images.store.updateContainerSpec(id, JSON.stringify(spec), runtimeSpec);
+        this.writeBundle(id, runtimeSpec);
+      });
+      return this.toProto(this.row(id));
+    });
+  }
+
+  /** The container's cgroup path (its spec's linux.cgroupsPath). */
+  cgroupsPath(id: string): string {
+    return (JSON.parse(this.row(id).runtime_spec) as { linux: { cgroupsPath: string } }).linux.cgroupsPath;
+  }
+
+  /**
+   * The OCI process of an exec: the container's own process (capabilities, rlimits, no new
+   * privileges, …) with the exec's argv, environment, working directory and terminal, its user
+   * resolved against the container's /etc/passwd and /etc/group as they are now (its read-write
+   * layer first), and every capability the host grants for a privileged exec.
+   */
+  execProcess(id: string, p: ExecProcess): Record<string, unknown> {
+    const row = this.row(id);
+    const base = (JSON.parse(row.runtime_spec) as { process: Record<string, any> }).process;
+    if (!p.args?.length) throw invalidArgument('No exec command specified');
+    const mount = this.rootfsMount(row);
+    const opt = (name: string) => (mount.options ?? []).find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
+    const layers = [opt('upperdir'), ...(opt('lowerdir')?.split(':') ?? [])].filter((l): l is string => Boolean(l));
+    const accounts = readAccounts(layers);
+    const spec = JSON.parse(row.spec_input) as ContainerSpec;
+    const user = resolveUser(p.user ?? '', p.user ? [] : (spec.additional_groups ?? []), accounts.passwd, accounts.group);
+    const env = [...(p.env ?? [])];
+    if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);
+    const process: Record<string, unknown> = {
+      ...base,
+      terminal: Boolean(p.terminal),
+      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+      args: [...p.args],
+      env,
+      cwd: p.cwd || '/',
+    };
+    delete process.consoleSize;
+    if (p.terminal && p.console_height && p.console_width) process.consoleSize = { height: p.console_height, width: p.console_width };
+    if (p.privileged) {
+      const all = capabilitySet({ privileged: true, cap_add: [], cap_drop: [] }, this.host);
+      process.capabilities = { bounding: all, effective: all, permitted: all };
+    }
+    return process;
   }
 
   /** Removes bundle, active snapshot and record; refused while the shim has a task for it. */

@@ -14,6 +14,9 @@ import type { ContainerService } from './containers.js';
 import { exportArchive } from './export.js';
 import type { ImageService } from './images.js';
 import { loadArchive } from './load.js';
+import { registryHandlers } from './registry/handlers.js';
+import type { ContainerFiles } from './files/files.js';
+import { commitHandlers, fileHandlers } from './files/handlers.js';
 import type { TaskService } from './tasks.js';
 
 /** Export output is sent in messages of about this size (headers and padding coalesced). */
@@ -33,7 +36,7 @@ async function writeWithBackpressure<T>(call: grpc.ServerWritableStream<unknown,
   if (!call.write(msg)) await once(call, 'drain');
 }
 
-export function imagesHandlers(images: ImageService, unpackBinary: string): ImagesHandlers {
+export function imagesHandlers(images: ImageService, unpackBinary: string, files: ContainerFiles): ImagesHandlers {
   return {
     Load: duplex(async (call) => {
       const loaded = await loadArchive(images, chunksOf(call), (p) => call.write(p));
@@ -66,10 +69,12 @@ export function imagesHandlers(images: ImageService, unpackBinary: string): Imag
     Tag: unary(async (req) => images.tag(req.source, req.name)),
     Untag: unary(async (req) => images.untag(req.name)),
     Delete: unary(async (req) => images.delete(req.id)),
+    ...registryHandlers(images, unpackBinary),
+    ...commitHandlers(files),
   };
 }
 
-export function containersHandlers(containers: ContainerService): ContainersHandlers {
+export function containersHandlers(containers: ContainerService, files: ContainerFiles): ContainersHandlers {
   return {
     Create: unary(async (req) => {
       const info = await containers.create({ id: req.id, image: req.image, spec: req.spec ?? ({} as never), labels: req.labels ?? {} });
@@ -84,6 +89,8 @@ export function containersHandlers(containers: ContainerService): ContainersHand
     }),
     Get: unary(async (req) => containers.get(req.id)),
     List: unary(async () => ({ containers: containers.list() })),
+    Update: unary(async (req) => containers.update(req.id, req.resources ?? ({} as never))),
+    ...fileHandlers(files),
   };
 }
 
@@ -107,6 +114,29 @@ export function tasksHandlers(tasks: TaskService): TasksHandlers {
     Attach: duplex((call) => tasks.attach(call)),
     Resize: unary(async (req) => {
       await tasks.resize(req.id, req.rows, req.cols);
+      return {};
+    }),
+    Exec: duplex((call) => tasks.exec(call)),
+    ResizeExec: unary(async (req) => {
+      await tasks.resizeExec(req.id, req.exec_id, req.rows, req.cols);
+      return {};
+    }),
+    KillExec: unary(async (req) => {
+      await tasks.killExec(req.id, req.exec_id, req.signal);
+      return {};
+    }),
+    Pause: unary(async (req) => {
+      await tasks.pause(req.container_id, true);
+      return {};
+    }),
+    Resume: unary(async (req) => {
+      await tasks.pause(req.container_id, false);
+      return {};
+    }),
+    Stats: unary(async (req) => tasks.stats(req.container_id)),
+    Pids: unary(async (req) => tasks.pids(req.container_id)),
+    Update: unary(async (req) => {
+      await tasks.update(req.container_id, req.resources ?? ({} as never));
       return {};
     }),
   };

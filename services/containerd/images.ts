@@ -8,6 +8,7 @@ import type { Image } from '../../common/proto-types/tersane/containerd/v1/Image
 import { familiarName, formatReference, isFullId, normalizeName, parseReference, withDefaultTag } from '../../common/reference.js';
 import type { ContentStore } from './content.js';
 import type { Mutex } from './lock.js';
+import { RegistryRecords } from './registry/records.js';
 import type { Snapshotter } from './snapshots.js';
 import { EMPTY_CHAIN, type ImageRow, type LayerRow, type Store } from './store.js';
 
@@ -25,13 +26,18 @@ export function noSuchImage(ref: string): Error {
 }
 
 export class ImageService {
+  /** RepoDigests, kept manifests, blob sources and pull leases (registry pulls and pushes). */
+  readonly records: RegistryRecords;
+
   constructor(
     readonly store: Store,
     readonly content: ContentStore,
     readonly snapshots: Snapshotter,
     readonly events: Events,
     readonly lock: Mutex,
-  ) {}
+  ) {
+    this.records = new RegistryRecords(store.db);
+  }
 
   /**
    * An image by reference, full id or unique id prefix, in Docker's order: a name that exists
@@ -53,6 +59,8 @@ export class ImageService {
     }
     if (parsed) {
       if (parsed.digest) {
+        const named = this.records.imageOfRepoDigest(formatReference({ ...parsed, tag: undefined }));
+        if (named) return this.store.image(named)!;
         const withDigest = this.store.images().find((i) => i.manifest_digest === parsed!.digest);
         if (withDigest) return withDigest;
       } else {
@@ -74,11 +82,13 @@ export class ImageService {
     return {
       id: row.id,
       names: this.store.names(row.id),
-      repo_digests: [],
+      repo_digests: this.records.repoDigests(row.id),
       config: this.content.read(row.id),
       size: row.size,
       diff_ids: layers.map((l) => l.diff_id),
       loaded_at: row.loaded_at,
+      layer_sizes: layers.map((l) => this.store.snapshotByChain(l.chain_id)?.size ?? 0),
+      chain_ids: layers.map((l) => l.chain_id),
     };
   }
 
@@ -113,6 +123,7 @@ export class ImageService {
       } catch {
         throw noSuchImage(name);
       }
+      if (full.includes('@')) return this.untagDigest(full, name);
       const id = this.store.imageOfName(full);
       if (!id) throw noSuchImage(name);
       this.store.transaction(() => {
@@ -123,19 +134,30 @@ export class ImageService {
     });
   }
 
+  /** Removes a repository@digest name (Docker's RepoDigests entry). Call under the lock. */
+  private untagDigest(full: string, asGiven: string): Image {
+    const id = this.records.imageOfRepoDigest(full);
+    if (!id) throw noSuchImage(asGiven);
+    this.store.transaction(() => {
+      this.records.removeRepoDigest(full);
+      this.events.record('/images/delete', { image: { id, name: full } });
+    });
+    return this.toProto(this.store.image(id)!);
+  }
+
   /**
    * Deletes an image with all its names, then collects what nothing references. Refused while a
    * container was created from it.
    */
-  delete(ref: string): Promise<{ untagged: string[]; deleted: string[] }> {
+  delete(ref: string): Promise<{ untagged: string[]; deleted: string[]; reclaimed: number }> {
     return this.lock.run(() => {
       const image = this.resolve(ref);
       const users = this.store.containersOfImage(image.id);
       if (users.length > 0) {
         throw failedPrecondition(`image ${image.id} is in use by container ${users[0]}`);
       }
-      const untagged = this.store.names(image.id);
-      let removed: { chains: string[]; blobs: string[]; snapshotIds: number[] } = { chains: [], blobs: [], snapshotIds: [] };
+      const untagged = [...this.store.names(image.id), ...this.records.repoDigests(image.id)];
+      let removed: { chains: string[]; blobs: string[]; snapshotIds: number[]; bytes?: number } = { chains: [], blobs: [], snapshotIds: [] };
       this.store.transaction(() => {
         this.store.deleteImage(image.id);
         for (const name of untagged) this.events.record('/images/delete', { image: { id: image.id, name } });
@@ -143,7 +165,7 @@ export class ImageService {
         removed = this.collectRows();
       });
       this.removeFiles(removed);
-      return { untagged, deleted: [image.id, ...removed.chains] };
+      return { untagged, deleted: [image.id, ...removed.chains], reclaimed: removed.bytes ?? 0 };
     });
   }
 
@@ -151,15 +173,17 @@ export class ImageService {
    * Removes the rows of committed snapshots no image references (inside the caller's transaction)
    * and says which directories and blobs to remove once it commits.
    */
-  collectRows(): { chains: string[]; blobs: string[]; snapshotIds: number[] } {
+  collectRows(): { chains: string[]; blobs: string[]; snapshotIds: number[]; bytes: number } {
     const chains = this.store.referencedChains();
     const layerless = this.store.images().some((i) => this.store.layers(i.id).length === 0);
-    const out = { chains: [] as string[], blobs: [] as string[], snapshotIds: [] as number[] };
+    const out = { chains: [] as string[], blobs: [] as string[], snapshotIds: [] as number[], bytes: 0 };
+    this.records.expire();
     for (const s of this.store.snapshots()) {
       if (s.kind !== 'committed' || !s.chain_id) continue;
       if (s.chain_id === EMPTY_CHAIN ? layerless : chains.has(s.chain_id)) continue;
       this.store.deleteSnapshot(s.id);
       out.snapshotIds.push(s.id);
+      out.bytes += s.size;
       if (s.chain_id !== EMPTY_CHAIN) out.chains.push(s.chain_id);
     }
     const blobs = this.store.referencedBlobs();

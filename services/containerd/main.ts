@@ -9,6 +9,7 @@ import { runService } from '../../common/service.js';
 import { connectShim } from '../shim/client.js';
 import { ContainerService } from './containers.js';
 import { ContentStore } from './content.js';
+import { ContainerFiles } from './files/files.js';
 import { containersHandlers, imagesHandlers, tasksHandlers } from './grpc.js';
 import { ImageService } from './images.js';
 import { Mutex } from './lock.js';
@@ -32,15 +33,16 @@ runService({
     const snapshots = new Snapshotter(join(dir, 'snapshots'), store, unpack);
     const images = new ImageService(store, content, snapshots, ctx.events, new Mutex());
     const shim = connectShim(ctx.config);
-    const containers = new ContainerService(images, dir, shim, ctx.config.cgroupParent, readHostFacts());
+    const containers = new ContainerService(images, dir, shim, ctx.config.cgroupParent, readHostFacts(), ctx.config.nativeBinary('tersane-init'));
     const tasks = new TaskService(containers, shim);
+    const files = new ContainerFiles(images, containers, shim, ctx.config.nativeBinary('tersane-archive'));
 
     reconcile(images, containers, ctx.log);
 
     const contract = loadContract<ProtoGrpcType>('containerd').tersane.containerd.v1;
     const server = await serve(ctx.config.socket('containerd'), [
-      [contract.Images.service, imagesHandlers(images, unpack) as never],
-      [contract.Containers.service, containersHandlers(containers) as never],
+      [contract.Images.service, imagesHandlers(images, unpack, files) as never],
+      [contract.Containers.service, containersHandlers(containers, files) as never],
       [contract.Tasks.service, tasksHandlers(tasks) as never],
     ]);
     return {

@@ -10,8 +10,11 @@ function spec(over: Partial<ContainerSpec__Output> = {}): ContainerSpec__Output 
   return { args: ['sh'], env: ['PATH=/bin'], ...over } as ContainerSpec__Output;
 }
 
+/** Any file stands for the init binary here: the spec only binds it. */
+const INIT_BINARY = process.execPath;
+
 const gen = (over: Partial<ContainerSpec__Output> = {}, host = HOST) =>
-  generateSpec({ id: 'c0ffee'.padEnd(64, '0'), spec: spec(over), user: USER, cgroupParent: 'tersane-test', host });
+  generateSpec({ id: 'c0ffee'.padEnd(64, '0'), spec: spec(over), user: USER, cgroupParent: 'tersane-test', host, initBinary: INIT_BINARY });
 
 describe('generateSpec defaults (as Docker)', () => {
   const s = gen();
@@ -119,7 +122,12 @@ describe('generateSpec from the ContainerSpec', () => {
   it('init puts docker-init in front and binds it', () => {
     const s = gen({ init: true, args: ['sleep', '1'] });
     expect(s.process.args).toEqual(['/sbin/docker-init', '--', 'sleep', '1']);
-    expect(s.mounts.find((m: any) => m.destination === '/sbin/docker-init')).toMatchObject({ type: 'bind', options: ['bind', 'ro'] });
+    expect(s.mounts.find((m: any) => m.destination === '/sbin/docker-init')).toMatchObject({ type: 'bind', source: INIT_BINARY, options: ['bind', 'ro'] });
+  });
+
+  it('gives a terminal its first size', () => {
+    expect(gen({ terminal: true, console_height: 30, console_width: 100 }).process.consoleSize).toEqual({ height: 30, width: 100 });
+    expect(gen({ terminal: false, console_height: 30, console_width: 100 }).process.consoleSize).toBeUndefined();
   });
   it('refuses no command, unknown capabilities, unknown devices and ulimits', () => {
     expect(() => gen({ args: [] })).toThrow('no command specified');

@@ -45,8 +45,7 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 
-/** The paths the init binary (--init) is looked for on the host, and where it appears inside. */
-const INIT_CANDIDATES = ['/usr/bin/docker-init', '/usr/bin/tini-static', '/usr/bin/tini'];
+/** Where the init (--init: tersane-init, runtime-native/init) appears inside, as Docker's does. */
 const INIT_PATH_IN_CONTAINER = '/sbin/docker-init';
 
 export interface OciMount {
@@ -263,6 +262,8 @@ export interface SpecInput {
   /** The engine's cgroup parent (Config.cgroupParent). */
   cgroupParent: string;
   host: HostFacts;
+  /** The init binary on the host for --init (runtime-native/build/tersane-init). */
+  initBinary?: string;
 }
 
 export function generateSpec(input: SpecInput): Record<string, any> {
@@ -280,8 +281,8 @@ export function generateSpec(input: SpecInput): Record<string, any> {
   }));
   let args = [...spec.args];
   if (spec.init) {
-    const initBinary = INIT_CANDIDATES.find((p) => existsSync(p));
-    if (!initBinary) throw invalidArgument(`--init: no init binary found on the host (looked for ${INIT_CANDIDATES.join(', ')})`);
+    const initBinary = input.initBinary;
+    if (!initBinary || !existsSync(initBinary)) throw invalidArgument(`--init: the init binary ${initBinary ?? 'tersane-init'} is not installed`);
     userMounts.push({ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: initBinary, options: ['bind', 'ro'] });
     args = [INIT_PATH_IN_CONTAINER, '--', ...args];
   }
@@ -304,6 +305,9 @@ export function generateSpec(input: SpecInput): Record<string, any> {
     capabilities: { bounding: caps, effective: caps, permitted: caps },
     oomScoreAdj: spec.oom_score_adj ?? 0,
   };
+  if (spec.terminal && spec.console_height && spec.console_width) {
+    process.consoleSize = { height: spec.console_height, width: spec.console_width };
+  }
   if (spec.no_new_privileges) process.noNewPrivileges = true;
   if (spec.rlimits?.length) {
     process.rlimits = spec.rlimits.map((r) => ({ type: rlimitType(r.type), hard: Number(r.hard), soft: Number(r.soft) }));

@@ -57,6 +57,35 @@ export const CONTAINERD_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX containers_by_image ON containers(image_id);
   `,
+  // Registry pulls and pushes (registry/records.ts): Docker's RepoDigests, the manifests and indexes
+  // an image keeps, where each blob is known to exist (cross-repository mounts), and leases that
+  // keep the blobs of a pull in progress (or cut short) from the garbage collector.
+  `
+  CREATE TABLE image_digests (
+    name TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL
+  );
+  CREATE INDEX image_digests_by_image ON image_digests(image_id);
+  CREATE TABLE image_blobs (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    digest TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    PRIMARY KEY (image_id, digest)
+  );
+  CREATE TABLE blob_sources (
+    digest TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    PRIMARY KEY (digest, repository)
+  );
+  CREATE TABLE leases (
+    lease TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (lease, digest)
+  );
+  CREATE INDEX leases_by_digest ON leases(digest);
+  `,
 ];
 
 export interface ImageRow {
@@ -183,6 +212,11 @@ export class Store {
     for (const r of this.db.prepare('SELECT DISTINCT blob_digest FROM image_layers').all() as Array<{ blob_digest: string }>) {
       out.add(r.blob_digest);
     }
+    // Manifests and indexes an image came with, and blobs under an unexpired lease (a pull).
+    for (const r of this.db.prepare('SELECT DISTINCT digest FROM image_blobs').all() as Array<{ digest: string }>) out.add(r.digest);
+    for (const r of this.db.prepare('SELECT DISTINCT digest FROM leases WHERE expires_at > ?').all(Date.now()) as Array<{ digest: string }>) {
+      out.add(r.digest);
+    }
     return out;
   }
   /** Every chain id some image needs. */
@@ -231,5 +265,9 @@ export class Store {
   }
   deleteContainer(id: string): void {
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+  }
+  /** A container's new ContainerSpec and the OCI spec generated from it (docker update). */
+  updateContainerSpec(id: string, specInput: string, runtimeSpec: string): void {
+    this.db.prepare('UPDATE containers SET spec_input = ?, runtime_spec = ? WHERE id = ?').run(specInput, runtimeSpec, id);
   }
 }

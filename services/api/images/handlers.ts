@@ -5,7 +5,6 @@
  */
 import type { FastifyReply } from 'fastify';
 import { asEngineError, EngineError, notFound } from '../../../common/errors.js';
-import { familiarName } from '../../../common/reference.js';
 import { PAGE_NOT_FOUND } from '../httperror.js';
 import { all, boolValue, first, normalizeFilters } from '../query.js';
 import { clientGone, openStream, sendJson } from '../respond.js';
@@ -113,14 +112,6 @@ export function imageHandlers(backend: ImagesBackend) {
         await out.write(jsonStreamError(asEngineError(err).message));
       }
       out.end();
-    },
-
-    /** No registry client yet: a pull names the image it could not get and how to get it. */
-    async pull(req: ApiRequest, _reply: FastifyReply) {
-      const image = first(req.query, 'fromImage') ?? '';
-      const tag = first(req.query, 'tag') ?? '';
-      const ref = familiarName(tag === '' ? image : tag.includes(':') ? `${image}@${tag}` : `${image}:${tag}`);
-      throw notFound(`No such image: ${ref} (this engine cannot pull from a registry yet; load the image with \`docker load\`)`);
     },
   };
 }

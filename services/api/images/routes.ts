@@ -5,16 +5,19 @@
 import type { Route } from '../router.js';
 import type { ImagesBackend } from './backend.js';
 import { imageHandlers } from './handlers.js';
+import type { RegistryBackend } from './registry-backend.js';
+import { isPush, pushHandler } from './registry-routes.js';
 
-export function imageRoutes(backend: ImagesBackend): Route[] {
+/** Pull, prune (and /auth, /system/df) are registry-routes.ts's; push shares the POST wildcard. */
+export function imageRoutes(backend: ImagesBackend, registry?: RegistryBackend): Route[] {
   const h = imageHandlers(backend);
+  const push = registry ? pushHandler(registry) : undefined;
   return [
     { method: 'GET', url: '/images/json', handler: h.list },
     { method: 'GET', url: '/images/get', handler: h.saveMany },
     { method: 'POST', url: '/images/load', handler: h.load },
-    { method: 'POST', url: '/images/create', handler: h.pull },
     { method: 'GET', url: '/images/*', handler: h.get },
-    { method: 'POST', url: '/images/*', handler: h.post },
+    { method: 'POST', url: '/images/*', handler: (req, reply) => (push && isPush(req) ? push(req, reply) : h.post(req, reply)) },
     { method: 'DELETE', url: '/images/*', handler: h.remove },
   ];
 }
