@@ -4,6 +4,9 @@
  */
 import { Agent, request } from 'node:http';
 
+/** The newest API version both engines speak (Debian's Docker 20.10 stops at 1.41). */
+const API_VERSION = '1.41';
+
 export interface ApiAnswer {
   status: number;
   body: Promise<string>;
@@ -58,7 +61,7 @@ async function expectStatus(answer: Promise<ApiAnswer>, status: number, what: st
 /** One container's whole life over the API; throws on any unexpected answer. */
 export async function apiLifecycle(client: ApiClient, opts: { image?: string; cmd?: string[]; network?: string } = {}): Promise<void> {
   const created = await expectStatus(
-    client.send('POST', '/v1.43/containers/create', {
+    client.send('POST', `/v${API_VERSION}/containers/create`, {
       Image: opts.image ?? 'busybox',
       Cmd: opts.cmd ?? ['true'],
       HostConfig: { NetworkMode: opts.network ?? 'default' },
@@ -67,9 +70,9 @@ export async function apiLifecycle(client: ApiClient, opts: { image?: string; cm
     'create',
   );
   const id = (JSON.parse(created) as { Id: string }).Id;
-  const wait = await client.send('POST', `/v1.43/containers/${id}/wait?condition=next-exit`);
+  const wait = await client.send('POST', `/v${API_VERSION}/containers/${id}/wait?condition=next-exit`);
   if (wait.status !== 200) throw new Error(`wait: HTTP ${wait.status} ${await wait.body}`);
-  await expectStatus(client.send('POST', `/v1.43/containers/${id}/start`), 204, 'start');
+  await expectStatus(client.send('POST', `/v${API_VERSION}/containers/${id}/start`), 204, 'start');
   await wait.body;
-  await expectStatus(client.send('DELETE', `/v1.43/containers/${id}`), 204, 'remove');
+  await expectStatus(client.send('DELETE', `/v${API_VERSION}/containers/${id}`), 204, 'remove');
 }
