@@ -36,6 +36,14 @@ struct tn_extract {
   uint64_t bytes;         /* regular file bytes written */
   struct dir_time *dirs;
   size_t ndirs, capdirs;
+  /* tn_extract_open_root's mode (docker cp): see extract.h. */
+  int in_root;
+  char *prefix;           /* "" or "a/b": the destination inside the root */
+  int whiteouts;          /* OCI whiteouts become overlay whiteouts (image layers) */
+  int no_overwrite;
+  int chown;
+  uid_t uid;
+  gid_t gid;
 };
 
 static int
@@ -66,6 +74,35 @@ tn_extract_open (struct tn_extract **out, const char *dest, struct tn_error **er
     }
   x->privileged = geteuid () == 0;
   x->cache_fd = -1;
+  x->whiteouts = 1;
+  *out = x;
+  return 0;
+}
+
+int
+tn_extract_open_root (struct tn_extract **out, int rootfd, const struct tn_extract_opts *opts, struct tn_error **err)
+{
+  struct tn_extract *x = calloc (1, sizeof *x);
+  if (x == NULL)
+    return tn_error_sys (err, ENOMEM, "allocate");
+  x->root = fcntl (rootfd, F_DUPFD_CLOEXEC, 0);
+  x->prefix = strdup (opts->prefix ? opts->prefix : "");
+  if (x->root < 0 || x->prefix == NULL)
+    {
+      int saved = x->root < 0 ? errno : ENOMEM;
+      if (x->root >= 0)
+        close (x->root);
+      free (x->prefix);
+      free (x);
+      return tn_error_sys (err, saved, "open the destination");
+    }
+  x->privileged = geteuid () == 0;
+  x->cache_fd = -1;
+  x->in_root = opts->in_root;
+  x->no_overwrite = opts->no_overwrite_dir_nondir;
+  x->chown = opts->chown;
+  x->uid = (uid_t) opts->uid;
+  x->gid = (gid_t) opts->gid;
   *out = x;
   return 0;
 }
@@ -82,6 +119,7 @@ tn_extract_free (struct tn_extract *x)
   for (size_t i = 0; i < x->ndirs; i++)
     free (x->dirs[i].path);
   free (x->dirs);
+  free (x->prefix);
   free (x);
 }
 
@@ -145,6 +183,8 @@ static int
 open_dir (struct tn_extract *x, const char *dir, const char *entry, struct tn_error **err)
 {
   const char *path = dir[0] ? dir : ".";
+  if (x->in_root)
+    return sys_openat2 (x->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   int fd = sys_openat2 (x->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC,
                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
   if (fd >= 0 || errno != ELOOP)
@@ -289,12 +329,25 @@ set_xattrs_fd (int fd, const char *path, struct tn_tar_entry *e, struct tn_error
   return 0;
 }
 
+/* The owner an entry gets: the archive's, or the one the caller imposes. */
+static uid_t
+owner_uid (struct tn_extract *x, struct tn_tar_entry *e)
+{
+  return x->chown ? x->uid : e->uid;
+}
+
+static gid_t
+owner_gid (struct tn_extract *x, struct tn_tar_entry *e)
+{
+  return x->chown ? x->gid : e->gid;
+}
+
 /* Owner, then mode (chown clears setuid/setgid), then xattrs (chown clears security.capability). */
 static int
 apply_meta_fd (struct tn_extract *x, int fd, struct tn_tar_entry *e, struct tn_error **err)
 {
-  if (x->privileged && fchown (fd, e->uid, e->gid) < 0)
-    return tn_error_sys (err, errno, "entry `%s`: chown %u:%u", e->path, e->uid, e->gid);
+  if (x->privileged && fchown (fd, owner_uid (x, e), owner_gid (x, e)) < 0)
+    return tn_error_sys (err, errno, "entry `%s`: chown %u:%u", e->path, owner_uid (x, e), owner_gid (x, e));
   if (fchmod (fd, e->mode) < 0)
     return tn_error_sys (err, errno, "entry `%s`: chmod %o", e->path, e->mode);
   return set_xattrs_fd (fd, NULL, e, err);
@@ -305,9 +358,10 @@ static int
 apply_meta_at (struct tn_extract *x, int parent, const char *name, struct tn_tar_entry *e, int chmod_too,
                struct tn_error **err)
 {
-  if (x->privileged && fchownat (parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
-    return tn_error_sys (err, errno, "entry `%s`: chown %u:%u", e->path, e->uid, e->gid);
-  if (chmod_too && fchmodat (parent, name, e->mode, 0) < 0)
+  if (x->privileged && fchownat (parent, name, owner_uid (x, e), owner_gid (x, e), AT_SYMLINK_NOFOLLOW) < 0)
+    return tn_error_sys (err, errno, "entry `%s`: chown %u:%u", e->path, owner_uid (x, e), owner_gid (x, e));
+  /* Never through a symlink: a node swapped for one meanwhile must not redirect the chmod. */
+  if (chmod_too && fchmodat (parent, name, e->mode, AT_SYMLINK_NOFOLLOW) < 0)
     return tn_error_sys (err, errno, "entry `%s`: chmod %o", e->path, e->mode);
   if (e->nxattrs > 0)
     {
@@ -385,16 +439,54 @@ whiteout (struct tn_extract *x, int parent, const char *base, struct tn_tar_entr
     return -1;
   if (mknodat (parent, name, S_IFCHR | 0, makedev (0, 0)) < 0)
     return tn_error_sys (err, errno, "entry `%s`: make the whiteout for `%s`", e->path, name);
-  if (x->privileged && fchownat (parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+  if (x->privileged && fchownat (parent, name, owner_uid (x, e), owner_gid (x, e), AT_SYMLINK_NOFOLLOW) < 0)
     return tn_error_sys (err, errno, "entry `%s`: chown", e->path);
   return 0;
+}
+
+/* With no_overwrite (docker cp's noOverwriteDirNonDir): a directory is not replaced by a
+ * non-directory, nor the other way round. Docker's wording, with paths inside the root. */
+static int
+check_overwrite (struct tn_extract *x, int parent, const char *base, const char *path, int is_dir, struct tn_error **err)
+{
+  struct stat st;
+  if (!x->no_overwrite || fstatat (parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return 0;
+  if (S_ISDIR (st.st_mode) && !is_dir)
+    return tn_error_new (err, "cannot overwrite directory \"/%s\" with non-directory \"/%s\"", path, x->prefix);
+  if (!S_ISDIR (st.st_mode) && is_dir)
+    return tn_error_new (err, "cannot overwrite non-directory \"/%s\" with directory \"/%s\"", path, x->prefix);
+  return 0;
+}
+
+/* In docker cp mode an archive's names are relative to the destination inside the root: a
+ * leading "/" is dropped (Docker joins the name to the destination), `..` may not climb above it. */
+static int
+dest_path (struct tn_extract *x, const char *name, char **out, struct tn_error **err)
+{
+  const char *rel = name;
+  while (*rel == '/')
+    rel++;
+  cleanup_free char *clean = NULL;
+  if (clean_path ("entry", rel, &clean, NULL) < 0)
+    return tn_error_new (err, "\"%s\" is outside of \"/%s\"", name, x->prefix);
+  if (x->prefix[0] == '\0' || clean[0] == '\0')
+    *out = strdup (clean[0] ? clean : x->prefix);
+  else if (asprintf (out, "%s/%s", x->prefix, clean) < 0)
+    *out = NULL;
+  return *out ? 0 : tn_error_sys (err, ENOMEM, "entry `%s`", name);
 }
 
 static int
 hardlink (struct tn_extract *x, int parent, const char *base, struct tn_tar_entry *e, struct tn_error **err)
 {
   cleanup_free char *target = NULL;
-  if (clean_path ("hardlink target", e->linkpath, &target, err) < 0)
+  if (x->in_root)
+    {
+      if (dest_path (x, e->linkpath, &target, NULL) < 0)
+        return tn_error_new (err, "invalid hardlink \"%s\" -> \"%s\"", e->path, e->linkpath);
+    }
+  else if (clean_path ("hardlink target", e->linkpath, &target, err) < 0)
     return tn_error_wrap (err, "entry `%s`", e->path);
   if (target[0] == '\0')
     return tn_error_new (err, "entry `%s`: a hardlink to the destination's root", e->path);
@@ -460,6 +552,8 @@ regular_file (struct tn_extract *x, struct tn_tar *t, struct tn_tar_entry *e, ch
   int parent = file_parent (x, path, &base, err);
   if (parent < 0)
     return -1;
+  if (check_overwrite (x, parent, base, path, 0, err) < 0)
+    return -1;
   int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
   cleanup_close int fd = openat (parent, base, flags, 0600);
   if (fd < 0 && errno == EEXIST)
@@ -485,12 +579,25 @@ int
 tn_extract_entry (struct tn_extract *x, struct tn_tar *t, struct tn_tar_entry *e, struct tn_error **err)
 {
   cleanup_free char *path = NULL;
-  if (clean_path ("entry", e->path, &path, err) < 0)
+  if (x->in_root)
+    {
+      cleanup_free char *clean = NULL;
+      const char *rel = e->path;
+      while (*rel == '/')
+        rel++;
+      /* The archive's "." is the destination itself: left as it is, as Docker does. */
+      if (clean_path ("entry", rel, &clean, NULL) == 0 && clean[0] == '\0')
+        return 0;
+      if (dest_path (x, e->path, &path, err) < 0)
+        return -1;
+    }
+  else if (clean_path ("entry", e->path, &path, err) < 0)
     return -1;
 
   const char *last = strrchr (path, '/');
   last = last ? last + 1 : path;
-  if (e->type == TN_TAR_FILE && path[0] != '\0' && strncmp (last, WHITEOUT_PREFIX, strlen (WHITEOUT_PREFIX)) != 0)
+  int whiteout_name = x->whiteouts && strncmp (last, WHITEOUT_PREFIX, strlen (WHITEOUT_PREFIX)) == 0;
+  if (e->type == TN_TAR_FILE && path[0] != '\0' && !whiteout_name)
     return regular_file (x, t, e, path, err);
   forget_parent (x);
 
@@ -512,8 +619,10 @@ tn_extract_entry (struct tn_extract *x, struct tn_tar *t, struct tn_tar_entry *e
   if (parent < 0)
     return -1;
 
-  if (strncmp (base, WHITEOUT_PREFIX, strlen (WHITEOUT_PREFIX)) == 0)
+  if (whiteout_name)
     return whiteout (x, parent, base, e, err);
+  if (check_overwrite (x, parent, base, path, e->type == TN_TAR_DIR, err) < 0)
+    return -1;
 
   switch (e->type)
     {

@@ -15,6 +15,25 @@
 struct tn_extract;
 
 int tn_extract_open (struct tn_extract **out, const char *dest, struct tn_error **err);
+
+/* Extracting into a directory of a container's root (`docker cp` into a container, Docker's
+ * semantics): entries are relative to `prefix` (inside the root; "" for the root) and may not climb
+ * above it; symlinks already in the container are followed the way a chroot follows them, never
+ * out of the root; `.wh.` names are ordinary files; the archive's "." entry leaves the destination
+ * as it is. */
+struct tn_extract_opts {
+  const char *prefix;
+  int in_root;
+  /* Refuse to replace a directory with a non-directory or the other way round. */
+  int no_overwrite_dir_nondir;
+  /* Own every entry by uid:gid instead of the archive's ids. */
+  int chown;
+  unsigned uid, gid;
+};
+
+/* rootfd is duplicated; the caller keeps its own. */
+int tn_extract_open_root (struct tn_extract **out, int rootfd, const struct tn_extract_opts *opts,
+                          struct tn_error **err);
 /* Applies one entry; for a regular file, its data is read from t. */
 int tn_extract_entry (struct tn_extract *x, struct tn_tar *t, struct tn_tar_entry *e, struct tn_error **err);
 /* Sets the directories' times last (their contents changed them while unpacking). */

@@ -18,7 +18,17 @@ import type { DaemonClients } from '../daemon/client.js';
 import type { AttachEvent, AttachSession, ContainersBackend, LogLine, WaitCondition, WaitResult } from './containers/backend.js';
 import { streamEvents } from './docker-events.js';
 import type { ImagesBackend } from './images/backend.js';
+import type { RegistryBackend } from './images/registry-backend.js';
+import { daemonRegistryBackend } from './daemon-registry-backend.js';
+import { daemonFilesBackend } from './daemon-files-backend.js';
+import type { FilesBackend } from './files/backend.js';
+import { daemonNetworksBackend, daemonVolumesBackend } from './daemon-network-backend.js';
+import type { NetworksBackend } from './networks/backend.js';
+import type { VolumesBackend } from './volumes/backend.js';
 import type { SystemBackend } from './system/backend.js';
+import { daemonOpsBackends } from './daemon-ops-backend.js';
+import type { ExecBackend } from './exec/backend.js';
+import type { ContainerOpsBackend } from './containers/ops-backend.js';
 
 const LAYER = 'daemon';
 /** A wait cut by a daemon restart is asked again this many times (each bounded by layerWaitMs). */
@@ -28,6 +38,18 @@ export interface Backends {
   containers: ContainersBackend;
   images: ImagesBackend;
   system: SystemBackend;
+  /** Pull, push, image prune, /auth, /system/df (daemon-registry-backend.ts). */
+  registry?: RegistryBackend;
+  /** docker cp, export, diff, commit, rename (daemon-files-backend.ts). */
+  files?: FilesBackend;
+  /** docker network … (daemon-network-backend.ts). */
+  networks?: NetworksBackend;
+  /** docker volume … (daemon-network-backend.ts). */
+  volumes?: VolumesBackend;
+  /** Exec create/start/inspect/resize (daemon-ops-backend.ts). */
+  execs?: ExecBackend;
+  /** Pause, unpause, update, stats, top (daemon-ops-backend.ts). */
+  containerOps?: ContainerOpsBackend;
 }
 
 type AnyStream = grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>;
@@ -242,6 +264,10 @@ export function daemonBackends(daemon: DaemonClients, log?: Logger, events?: Eve
     },
 
     async *logs(opts, abort): AsyncGenerator<LogLine> {
+      for await (const batch of await containers.openLogs(opts, abort)) yield* batch;
+    },
+
+    async openLogs(opts, abort): Promise<AsyncIterable<LogLine[]>> {
       await c.ready();
       const call = c.raw.Logs(
         {
@@ -251,20 +277,43 @@ export function daemonBackends(daemon: DaemonClients, log?: Logger, events?: Eve
           stderr: opts.stderr,
           since_ns: opts.sinceNs.toString(),
           until_ns: opts.untilNs.toString(),
+          since_ns_exact: opts.sinceNs.toString(),
+          until_ns_exact: opts.untilNs.toString(),
           timestamps: opts.timestamps,
           tail: opts.tail,
+          batch: true,
         },
         c.metadata(),
       );
       const release = guard(call, abort, 'Logs', log);
+      type Entry = { stream: string; line: Buffer; time: string; opened?: boolean; entries?: Entry[] };
+      const it = messages<Entry>(call, abort);
+      let first: IteratorResult<Entry>;
       try {
-        for await (const e of messages<{ stream: string; line: Buffer; time: string }>(call, abort)) {
-          yield { stream: e.stream === 'stderr' ? 'stderr' : 'stdout', line: e.line, time: e.time };
-        }
-      } finally {
+        // The daemon's first message says the log can be read (or the stream fails with why not).
+        first = await it.next();
+      } catch (err) {
         release();
         call.cancel();
+        throw err;
       }
+      const toLine = (e: Entry): LogLine => ({ stream: e.stream === 'stderr' ? 'stderr' : 'stdout', line: e.line, time: e.time });
+      // Batches from a daemon that sends them; a line per message from one that does not.
+      const lines = (e: Entry): LogLine[] => (e.entries?.length ? e.entries.map(toLine) : e.opened ? [] : [toLine(e)]);
+      return (async function* () {
+        try {
+          if (first.done) return;
+          const head = lines(first.value);
+          if (head.length) yield head;
+          for await (const e of it) {
+            const batch = lines(e);
+            if (batch.length) yield batch;
+          }
+        } finally {
+          release();
+          call.cancel();
+        }
+      })();
     },
 
     async prune(filters) {
@@ -360,5 +409,6 @@ export function daemonBackends(daemon: DaemonClients, log?: Logger, events?: Eve
     },
   };
 
-  return { containers, images, system };
+  const { execs, ops } = daemonOpsBackends(daemon, log);
+  return { containers, images, system, registry: daemonRegistryBackend(daemon), files: daemonFilesBackend(daemon), execs, containerOps: ops, networks: daemonNetworksBackend(daemon), volumes: daemonVolumesBackend(daemon) };
 }

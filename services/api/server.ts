@@ -21,6 +21,12 @@ import { containerRoutes } from './containers/routes.js';
 import type { Backends } from './daemon-backend.js';
 import { errorResponse, PAGE_NOT_FOUND, rawErrorResponse } from './httperror.js';
 import { imageRoutes } from './images/routes.js';
+import { registryRoutes } from './images/registry-routes.js';
+import { execRoutes } from './exec/routes.js';
+import { containerOpsRoutes } from './containers/ops-routes.js';
+import { fileRoutes } from './files/routes.js';
+import { networkRoutes } from './networks/routes.js';
+import { volumeRoutes } from './volumes/routes.js';
 import { clearStaleSocket, restrictSocket, withPrivateUmask } from './listen.js';
 import type { Query } from './query.js';
 import { COMMON_HEADERS, sendJson } from './respond.js';
@@ -62,7 +68,7 @@ function sendError(reply: FastifyReply, err: unknown, log: Logger): void {
 export function buildApp(opts: ApiServerOptions): FastifyInstance {
   const { log, backends } = opts;
   const debug = opts.debug ?? false;
-  const upgrades = upgradeHandler(backends.containers, log, debug);
+  const upgrades = upgradeHandler(backends.containers, log, debug, backends.execs);
   let httpServer: Server | undefined;
 
   const app = Fastify({
@@ -126,7 +132,17 @@ export function buildApp(opts: ApiServerOptions): FastifyInstance {
     });
   }
 
-  const routes: Route[] = [...systemRoutes(backends.system), ...containerRoutes(backends.containers), ...imageRoutes(backends.images)];
+  const routes: Route[] = [
+    ...systemRoutes(backends.system),
+    ...containerRoutes(backends.containers),
+    ...imageRoutes(backends.images, backends.registry),
+    ...(backends.registry ? registryRoutes(backends.registry) : []),
+    ...(backends.execs ? execRoutes(backends.execs, backends.containers) : []),
+    ...(backends.containerOps ? containerOpsRoutes(backends.containerOps) : []),
+    ...(backends.files ? fileRoutes(backends.files) : []),
+    ...(backends.networks ? networkRoutes(backends.networks) : []),
+    ...(backends.volumes ? volumeRoutes(backends.volumes) : []),
+  ];
   for (const route of routes) {
     const handler = route.handler;
     app.route({

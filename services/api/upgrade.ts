@@ -12,12 +12,15 @@ import type { Logger } from '../../common/log.js';
 import { contextFromHeaders, inSpan, isTracing, SpanKind } from '../../common/tracing.js';
 import { parseAttachParams, prepareAttach, runAttach } from './containers/attach.js';
 import type { ContainersBackend } from './containers/backend.js';
+import type { ExecBackend } from './exec/backend.js';
+import { prepareExecStartUpgrade } from './exec/handlers.js';
 import { PAGE_NOT_FOUND, rawErrorResponse } from './httperror.js';
 import type { Query } from './query.js';
 import { COMMON_HEADERS } from './respond.js';
 import { checkApiVersion, splitVersion } from './version.js';
 
 const ATTACH_PATH = /^\/containers\/([^/]+)\/attach$/;
+const EXEC_START_PATH = /^\/exec\/([^/]+)\/start$/;
 
 function refuse(socket: Socket, err: unknown): void {
   if (socket.destroyed) return;
@@ -30,13 +33,44 @@ export interface UpgradeHandler {
   readonly open: Set<Socket>;
 }
 
-export function upgradeHandler(backend: ContainersBackend, log: Logger, debug: boolean): UpgradeHandler {
+export function upgradeHandler(backend: ContainersBackend, log: Logger, debug: boolean, execs?: ExecBackend): UpgradeHandler {
   const open = new Set<Socket>();
+
+  /** POST /exec/{id}/start (docker exec without -d): exec/handlers.ts. */
+  async function serveExecStart(req: IncomingMessage, socket: Socket, head: Buffer, version: string, rawId: string): Promise<void> {
+    const ac = new AbortController();
+    socket.once('close', () => ac.abort());
+    let started;
+    try {
+      checkApiVersion(version);
+      let id: string;
+      try {
+        id = decodeURIComponent(rawId);
+      } catch {
+        throw notFound(PAGE_NOT_FOUND);
+      }
+      const contentLength = Number(req.headers['content-length'] ?? 0) || 0;
+      started = await prepareExecStartUpgrade(execs!, socket, { id, version, head, contentLength, abort: ac.signal });
+    } catch (err) {
+      return refuse(socket, err);
+    }
+    if (started.detached) {
+      let answer = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n';
+      for (const [k, v] of Object.entries(COMMON_HEADERS)) answer += `${k}: ${v}\r\n`;
+      socket.end(answer + '\r\n', () => socket.destroy());
+      return;
+    }
+    // Paused while the body was read; the streams' listeners are in place before data flows again.
+    socket.resume();
+    await runAttach(backend, socket, started.prepared, { upgrade: true, version, head: started.rest, abort: ac });
+  }
 
   async function serve(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const { version, url } = splitVersion(req.url ?? '/');
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    const e = EXEC_START_PATH.exec(path);
+    if (req.method === 'POST' && e && execs) return serveExecStart(req, socket, head, version, e[1]);
     const m = ATTACH_PATH.exec(path);
     if (req.method !== 'POST' || !m) return refuse(socket, notFound(PAGE_NOT_FOUND));
 

@@ -18,6 +18,7 @@ import type { ImageService } from './images.js';
 import { capabilitySet, generateSpec, type HostFacts } from './spec.js';
 import type { ContainerRow } from './store.js';
 import { readAccounts, resolveUser } from './user.js';
+import { chownUpperForUserns, withIdmap } from './userns.js';
 
 /** containerd's rule for ids: what fits a path component and a cgroup name. */
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,75}$/;
@@ -69,7 +70,7 @@ export class ContainerService {
   rootfsMount(row: ContainerRow): Mount {
     const layers = this.images.store.layers(row.image_id);
     const lowers = this.images.snapshots.lowers(layers.map((l) => l.chain_id));
-    return this.images.snapshots.mount(row.snapshot_id, lowers);
+    return withIdmap(this.images.snapshots.mount(row.snapshot_id, lowers), row.spec_input);
   }
 
   toProto(row: ContainerRow, phases: Pick<ContainerInfo, 'snapshot' | 'spec'> = {}): ContainerInfo {
@@ -135,6 +136,7 @@ export class ContainerService {
       try {
         store.transaction(() => {
           snapshotId = snapshots.prepareActive(req.id);
+          chownUpperForUserns(snapshots.fs(snapshotId), req.spec);
           this.writeBundle(req.id, runtimeSpec);
           store.insertContainer({
             id: req.id,

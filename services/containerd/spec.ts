@@ -4,8 +4,8 @@
  * secure defaults — default mounts, capability set, masked and read-only paths, namespaces,
  * device cgroup rules, cgroups path, resources.
  *
- * Seccomp: `linux.seccomp` is deliberately left out for now — issue 9 adds Docker's default
- * profile (and ContainerSpec.seccomp_profile: custom JSON / "unconfined").
+ * Seccomp: Docker's default profile for the container's capability set, a custom profile, or
+ * none (privileged, seccomp=unconfined): seccomp/index.ts.
  *
  * @example
  *   const spec = generateSpec({ id, spec: containerSpec, user: resolved, cgroupParent: cfg.cgroupParent, host });
@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { invalidArgument } from '../../common/errors.js';
 import type { ContainerSpec__Output as ContainerSpec } from '../../common/proto-types/tersane/containerd/v1/ContainerSpec.js';
 import type { ResolvedUser } from './user.js';
+import { seccompFor } from './seccomp/index.js';
+import { hasUserns, ociMappings } from './userns.js';
 
 export const OCI_VERSION = '1.0.2';
 
@@ -208,6 +210,7 @@ function namespacesOf(spec: ContainerSpec, host: HostFacts): Array<{ type: strin
   if (host.cgroupV2 && ns?.cgroup !== 'host') add('cgroup', ns?.cgroup === 'private' ? '' : ns?.cgroup);
   else if (!host.cgroupV2 && ns?.cgroup && ns.cgroup !== 'host' && ns.cgroup !== 'private') add('cgroup', ns.cgroup);
   if (ns?.user && ns.user !== 'host') add('user', ns.user);
+  else if (hasUserns(spec)) out.push({ type: 'user' });
   return out;
 }
 
@@ -326,7 +329,9 @@ export function generateSpec(input: SpecInput): Record<string, any> {
     linux.maskedPaths = [...MASKED_PATHS];
     linux.readonlyPaths = [...READONLY_PATHS];
   }
-  // issue 9: linux.seccomp (Docker's default profile) is added here.
+  if (hasUserns(spec)) Object.assign(linux, ociMappings(spec));
+  const seccomp = seccompFor(spec, caps);
+  if (seccomp) linux.seccomp = seccomp;
 
   const out: Record<string, any> = {
     ociVersion: OCI_VERSION,

@@ -11,12 +11,16 @@ import { connect, loadContract, type LayerClient } from '../../common/grpc.js';
 import type { ProtoGrpcType as DaemonProto } from '../../common/proto-types/daemon.js';
 import type { ContainersClient } from '../../common/proto-types/tersane/daemon/v1/Containers.js';
 import type { ImagesClient } from '../../common/proto-types/tersane/daemon/v1/Images.js';
+import type { NetworksClient } from '../../common/proto-types/tersane/daemon/v1/Networks.js';
+import type { VolumesClient } from '../../common/proto-types/tersane/daemon/v1/Volumes.js';
 import type { SystemClient } from '../../common/proto-types/tersane/daemon/v1/System.js';
 
 export interface DaemonClients {
   containers: LayerClient<ContainersClient>;
   images: LayerClient<ImagesClient>;
   system: LayerClient<SystemClient>;
+  networks: LayerClient<NetworksClient>;
+  volumes: LayerClient<VolumesClient>;
   close(): void;
 }
 
@@ -26,14 +30,20 @@ export function connectDaemon(cfg: Config): DaemonClients {
   const containers = connect('daemon', socket, pkg.Containers, cfg.layerWaitMs);
   const images = connect('daemon', socket, pkg.Images, cfg.layerWaitMs);
   const system = connect('daemon', socket, pkg.System, cfg.layerWaitMs);
+  const networks = connect('daemon', socket, pkg.Networks, cfg.layerWaitMs);
+  const volumes = connect('daemon', socket, pkg.Volumes, cfg.layerWaitMs);
   return {
     containers,
     images,
     system,
+    networks,
+    volumes,
     close() {
       containers.close();
       images.close();
       system.close();
+      networks.close();
+      volumes.close();
     },
   };
 }

@@ -31,9 +31,9 @@ export function containerPaths(stateDir: string, id: string): ContainerPaths {
 }
 
 /** Docker's default nameservers when the host has none the container can reach. */
-const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
-const HOST_RESOLV_CONF = '/etc/resolv.conf';
-const HOST_HOSTS = '/etc/hosts';
+export const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
+export const HOST_RESOLV_CONF = '/etc/resolv.conf';
+export const HOST_HOSTS = '/etc/hosts';
 
 export interface NetworkFilesInput {
   hostname: string;
@@ -43,6 +43,8 @@ export interface NetworkFilesInput {
   dnsSearch: string[];
   dnsOptions: string[];
   extraHosts: string[];
+  /** The container's addresses on its networks; none: the name resolves to loopback. */
+  addresses?: string[];
 }
 
 /** The hosts file: Docker's loopback entries, the container's own name, then --add-host entries. */
@@ -56,8 +58,8 @@ export function hostsFile(input: NetworkFilesInput, hostHosts?: string): string 
     'ff00::0\tip6-mcastprefix',
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
-    // No interface address yet (loopback-only namespace): the name resolves to loopback.
-    `127.0.1.1\t${fqdn}`,
+    // Without an interface address (no network, or not started yet) the name resolves to loopback.
+    ...(input.addresses && input.addresses.length > 0 ? input.addresses.map((ip) => `${ip}\t${fqdn}`) : [`127.0.1.1\t${fqdn}`]),
   ];
   return appendExtraHosts(lines.join('\n') + '\n', input.extraHosts);
 }
@@ -124,7 +126,7 @@ export function removeContainerFiles(paths: ContainerPaths): void {
   rmSync(paths.dir, { recursive: true, force: true });
 }
 
-function readOptional(file: string): string | undefined {
+export function readOptional(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
   } catch {

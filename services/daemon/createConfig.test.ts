@@ -101,10 +101,12 @@ describe('helpers', () => {
   });
 
   it('parses json-file limits', () => {
-    expect(logLimits({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } })).toEqual({ maxSize: 10 * 1024 * 1024, maxFiles: 3 });
+    expect(logLimits({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } })).toEqual({ maxSize: 10_000_000, maxFiles: 3 });
     expect(logLimits({ Type: 'json-file', Config: {} })).toEqual({ maxSize: 0, maxFiles: 1 });
     expect(parseRamSize('1.5k')).toBe(1536);
-    expect(() => parseCreateBody(body({}, { LogConfig: { Type: 'json-file', Config: { 'max-file': '3' } } }))).toThrow('max-file cannot be set when max-size is not set');
+    // Docker accepts max-file without max-size (it has no effect), and checks values only at start.
+    expect(() => parseCreateBody(body({}, { LogConfig: { Type: 'json-file', Config: { 'max-file': '3' } } }))).not.toThrow();
+    expect(() => parseCreateBody(body({}, { LogConfig: { Type: 'json-file', Config: { 'max-size': 'abc' } } }))).not.toThrow();
   });
 
   it('turns NanoCpus into a CFS quota', () => {

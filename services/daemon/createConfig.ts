@@ -9,6 +9,7 @@
  *   const { path, args } = entrypointAndArgs(config);
  */
 import { invalidArgument } from '../../common/errors.js';
+import { jsonFileLimits } from './logOptions.js';
 import { parseSignal } from './signals.js';
 
 // ---- the shapes (Docker Engine API field names) --------------------------------------------------
@@ -358,7 +359,18 @@ function validateHostConfig(h: HostConfig): void {
     const sep = host.includes('=') ? host.indexOf('=') : host.indexOf(':');
     if (sep <= 0 || host.slice(sep + 1) === '') throw invalidArgument(`invalid argument "${host}" for "--add-host" flag: bad format for add-host: "${host}"`);
   }
-  // Resources.
+  validateResources(h);
+  validateLogConfig(h.LogConfig);
+}
+
+/** The resource fields Docker checks on create and on update (verifyPlatformContainerResources). */
+export type ResourceFields = Pick<
+  HostConfig,
+  'Memory' | 'MemorySwap' | 'MemorySwappiness' | 'MemoryReservation' | 'NanoCpus' | 'CpuPeriod' | 'CpuQuota' | 'BlkioWeight' | 'OomScoreAdj' | 'ShmSize' | 'Ulimits'
+>;
+
+/** Docker's checks of the resource fields that need no knowledge of the host (see resources.ts). */
+export function validateResources(h: ResourceFields): void {
   if (h.Memory !== 0 && h.Memory < MIN_MEMORY) throw invalidArgument('Minimum memory limit allowed is 6MB');
   if (h.MemorySwap > 0 && h.Memory === 0) throw invalidArgument('You should always set the Memory limit when using Memoryswap limit, see usage');
   if (h.Memory > 0 && h.MemorySwap > 0 && h.MemorySwap < h.Memory) throw invalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
@@ -382,15 +394,12 @@ function validateHostConfig(h: HostConfig): void {
   for (const u of h.Ulimits ?? []) {
     if (u.Soft > u.Hard) throw invalidArgument(`ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`);
   }
-  validateLogConfig(h.LogConfig);
 }
 
 /** json-file options Docker accepts, and `none`. */
 function validateLogConfig(log: HostConfig['LogConfig']): void {
-  if (log.Type === 'none') {
-    if (Object.keys(log.Config).length > 0) throw invalidArgument(`unknown log opt '${Object.keys(log.Config)[0]}' for none log driver`);
-    return;
-  }
+  // Docker validates no option of the none driver.
+  if (log.Type === 'none') return;
   if (log.Type !== 'json-file') {
     throw invalidArgument(`logger: no log driver named '${log.Type}' is registered`);
   }
@@ -398,23 +407,12 @@ function validateLogConfig(log: HostConfig['LogConfig']): void {
   for (const key of Object.keys(log.Config)) {
     if (!known.includes(key)) throw invalidArgument(`unknown log opt '${key}' for json-file log driver`);
   }
-  const { maxSize, maxFiles } = logLimits(log);
-  if (maxFiles > 1 && maxSize === 0) throw invalidArgument('max-file cannot be set when max-size is not set');
+  // Values are Docker's to refuse when the log is opened, at the start (lifecycle.ts, logOptions.ts).
 }
 
-/** The json-file rotation limits: max-size in bytes (0 = unlimited) and max-file (≥ 1). */
+/** The json-file rotation limits: max-size in bytes (0 = unlimited) and max-file (≥ 1); Docker's errors. */
 export function logLimits(log: HostConfig['LogConfig']): { maxSize: number; maxFiles: number } {
-  let maxSize = 0;
-  const size = log.Config['max-size'];
-  if (size !== undefined && size !== '' && size !== '-1') maxSize = parseRamSize(size);
-  let maxFiles = 1;
-  const files = log.Config['max-file'];
-  if (files !== undefined && files !== '') {
-    if (!/^-?\d+$/.test(files)) throw invalidArgument(`strconv.Atoi: parsing "${files}": invalid syntax`);
-    maxFiles = Number(files);
-    if (maxFiles < 1) throw invalidArgument('max-file cannot be less than 1');
-  }
-  return { maxSize, maxFiles };
+  return log.Type === 'json-file' ? jsonFileLimits(log.Config) : { maxSize: 0, maxFiles: 1 };
 }
 
 /** go-units RAMInBytes: "10m", "1.5g", "512k", "100" (binary multiples, case-insensitive, optional "b"/"ib"). */

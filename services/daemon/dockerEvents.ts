@@ -11,7 +11,7 @@ import type { EventBus } from '../../common/events.js';
 import { nowNs } from '../../common/time.js';
 import type { ContainerRow } from './store.js';
 
-export type DockerEventType = 'container' | 'image';
+export type DockerEventType = 'container' | 'image' | 'network' | 'volume';
 
 export function recordDockerEvent(
   bus: EventBus,

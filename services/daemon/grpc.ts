@@ -3,7 +3,7 @@
  * the logic (lifecycle.ts, views.ts, images.ts, system.ts, attach.ts, logs.ts).
  */
 import type * as grpc from '@grpc/grpc-js';
-import { conflict, EngineError } from '../../common/errors.js';
+import { conflict, EngineError, notImplemented } from '../../common/errors.js';
 import { duplex, serverStream, unary } from '../../common/grpc.js';
 import type { AttachInput__Output } from '../../common/proto-types/tersane/common/v1/AttachInput.js';
 import type { AttachOutput } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
@@ -16,11 +16,14 @@ import type { AttachClient, AttachHubs } from './attach.js';
 import { recordContainerEvent } from './dockerEvents.js';
 import type { ImageService } from './images.js';
 import { isRunning, parsedConfig, parsedHostConfig, type Lifecycle, type LifecycleDeps } from './lifecycle.js';
+import { containerFileHandlers } from './filesGrpc.js';
 import { findContainer } from './lookup.js';
-import { readLog } from './logs.js';
+import { readLog, readLogBatches } from './logs.js';
 import { within } from './within.js';
+import type { ContainerOpsMethod } from './grpcOps.js';
 import type { SystemService } from './system.js';
 import { inspectDocument, listDocuments, type ImageIndex } from './views.js';
+import { containerExtras } from './containerExtras.js';
 import { normalizeName } from '../../common/reference.js';
 
 /** How long `docker ps` waits for containerd's image names before showing images as given. */
@@ -53,9 +56,17 @@ async function write<T>(call: grpc.ServerWritableStream<unknown, T> | grpc.Serve
   });
 }
 
-export function containersHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, hubs: AttachHubs, images: ImageService): ContainersHandlers {
+/** Pause, update, stats, top and exec are grpcOps.ts's. */
+export function containersHandlers(
+  deps: LifecycleDeps,
+  lifecycle: Lifecycle,
+  hubs: AttachHubs,
+  images: ImageService,
+  execIdsOf: (id: string) => string[] | null = () => null,
+): Omit<ContainersHandlers, ContainerOpsMethod> {
   const { store } = deps;
   const stateDir = deps.cfg.layerState('daemon');
+  const extras = containerExtras(deps.networking, deps.mounts);
   return {
     Create: unary(async (req) => {
       const res = await lifecycle.create({ name: req.name, configJson: req.config_json, apiVersion: req.api_version, platform: req.platform });
@@ -72,7 +83,7 @@ export function containersHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, hu
       return {};
     }),
     Remove: unary(async (req) => {
-      await lifecycle.remove(req.id, req.force);
+      await lifecycle.remove(req.id, req.force, req.volumes);
       return {};
     }),
     Wait: serverStream(async (req, call) => {
@@ -86,7 +97,10 @@ export function containersHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, hu
       }
       call.write({ result: { status_code: outcome.statusCode, error: outcome.error } });
     }),
-    Inspect: unary(async (req) => json(inspectDocument(findContainer(store, req.id), stateDir))),
+    Inspect: unary(async (req) => {
+      const row = findContainer(store, req.id);
+      return json(inspectDocument(row, stateDir, execIdsOf(row.id), extras));
+    }),
     List: unary(async (req) => {
       let index: ImageIndex | undefined;
       try {
@@ -94,7 +108,7 @@ export function containersHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, hu
       } catch {
         index = undefined; // containerd down or slow: show images as the users gave them
       }
-      return json(listDocuments(store, store.list(), { all: req.all, limit: req.limit, filters: req.filters }, index));
+      return json(listDocuments(store, store.list(), { all: req.all, limit: req.limit, filters: req.filters }, index, extras));
     }),
     Attach: duplex(async (call) => attach(deps, hubs, call)),
     Resize: unary(async (req) => {
@@ -107,8 +121,10 @@ export function containersHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, hu
       const row = findContainer(store, req.id);
       if (row.status === 'dead' || row.status === 'removing') throw conflict('can not get logs from container which is dead or marked for removal');
       const hostConfig = parsedHostConfig(row);
-      if (hostConfig.LogConfig.Type === 'none') throw new EngineError('failed_precondition', 'configured logging driver does not support reading');
+      if (hostConfig.LogConfig.Type === 'none') throw notImplemented('configured logging driver does not support reading');
       const tty = parsedConfig(row).Tty;
+      // The log can be read: the api answers its head on this first message.
+      call.write({ opened: true, tty });
       const abort = new AbortController();
       void whenCancelled(call).then(() => abort.abort());
       // Docker follows only a running container; a stopped one's log is read and the stream ends.
@@ -117,25 +133,29 @@ export function containersHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, hu
         const now = store.get(row.id);
         return now !== undefined && isRunning(now);
       };
-      const entries = readLog(
-        lifecycle.paths(row.id).log,
-        {
-          follow,
-          stdout: req.stdout,
-          stderr: req.stderr,
-          sinceNs: BigInt(req.since_ns ?? 0),
-          untilNs: BigInt(req.until_ns ?? 0),
-          tail: req.tail,
-          signal: abort.signal,
-        },
-        running,
-      );
-      for await (const e of entries) {
+      const readOpts = {
+        follow,
+        stdout: req.stdout,
+        stderr: req.stderr,
+        sinceNs: BigInt(req.since_ns_exact || req.since_ns || 0),
+        untilNs: BigInt(req.until_ns_exact || req.until_ns || 0),
+        tail: req.tail,
+        signal: abort.signal,
+      };
+      if (req.batch) {
+        for await (const batch of readLogBatches(lifecycle.paths(row.id).log, readOpts, running)) {
+          if (abort.signal.aborted) break;
+          await write(call, { entries: batch.map((e) => ({ stream: e.stream, line: e.line, time: e.time, tty })), tty });
+        }
+        return;
+      }
+      for await (const e of readLog(lifecycle.paths(row.id).log, readOpts, running)) {
         if (abort.signal.aborted) break;
         await write(call, { stream: e.stream, line: e.line, time: e.time, tty });
       }
     }),
     Prune: unary(async (req) => json(await lifecycle.prune(req.filters))),
+    ...containerFileHandlers(deps, lifecycle),
   };
 }
 
@@ -238,7 +258,8 @@ function imageIndex(all: Array<{ id: string; names: string[] }>): ImageIndex {
   };
 }
 
-export function imagesHandlers(images: ImageService): ImagesHandlers {
+/** Pull, Push and Prune are grpcRegistry.ts's. */
+export function imagesHandlers(images: ImageService): Omit<ImagesHandlers, 'Pull' | 'Push' | 'Prune'> {
   return {
     List: unary(async (req) => json(await images.list({ all: req.all, filters: req.filters, apiVersion: req.api_version }))),
     Inspect: unary(async (req) => json(await images.inspect(req.name, req.api_version))),
@@ -269,7 +290,8 @@ export function imagesHandlers(images: ImageService): ImagesHandlers {
   };
 }
 
-export function systemHandlers(system: SystemService): SystemHandlers {
+/** Auth and DiskUsage are grpcRegistry.ts's. */
+export function systemHandlers(system: SystemService): Omit<SystemHandlers, 'Auth' | 'DiskUsage'> {
   return {
     Info: unary(async () => json(await system.info())),
     Version: unary(async () => json(system.versionDocument())),

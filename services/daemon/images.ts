@@ -164,13 +164,15 @@ export class ImageService {
     const d = doc(img);
     const history = d.history ?? [];
     const layered = history.filter((h) => !h.empty_layer).length;
+    // Each history entry that made a layer gets that layer's size, bottom first.
+    const sizes = img.layer_sizes ?? [];
+    let layerIndex = 0;
     const entries = history.map((h) => ({
       Id: '<missing>',
       Created: unixSeconds(h.created),
       CreatedBy: h.created_by ?? '',
       Tags: null as string[] | null,
-      // Per-layer sizes are not in containerd's contract yet: a single-layer image's size is exact.
-      Size: h.empty_layer ? 0 : layered === 1 ? img.size : 0,
+      Size: h.empty_layer ? 0 : Number(sizes[layerIndex++] ?? (layered === 1 ? img.size : 0)),
       Comment: h.comment ?? '',
     }));
     entries.reverse();
@@ -196,7 +198,7 @@ export class ImageService {
   // ---- remove -------------------------------------------------------------------------------------
 
   /** Docker's image delete: untag a name, or delete by id, refusing what Docker refuses. */
-  async remove(name: string, force: boolean): Promise<Array<Record<string, string>>> {
+  async remove(name: string, force: boolean, reclaimed?: { bytes: number }): Promise<Array<Record<string, string>>> {
     const img = await this.get(name);
     const records: Array<Record<string, string>> = [];
     const labels = doc(img).config?.Labels ?? {};
@@ -220,6 +222,14 @@ export class ImageService {
       }
       if (refs.includes(full)) await untag(full);
       else if (img.repo_digests.includes(full)) await untag(full);
+      // A tag gone, the digest references of its repository go too when no tag of it is left.
+      if (!full.includes('@')) {
+        const repoOf = (r: string) => r.replace(/@.*$/, '').replace(/:[^:/]+$/, '');
+        const repo = repoOf(full);
+        if (!refs.some((r) => !r.includes('@') && repoOf(r) === repo)) {
+          for (const r of refs.filter((x) => x.includes('@') && repoOf(x) === repo)) await untag(r);
+        }
+      }
       if (refs.length > 0) return records;
       quiet = true;
     } else if (isSingleReference(refs)) {
@@ -236,6 +246,7 @@ export class ImageService {
     for (const r of [...refs]) await untag(r);
     try {
       const res = await this.containerd.images.call('Delete', { id: img.id });
+      if (reclaimed) reclaimed.bytes += Number(res.reclaimed ?? 0);
       this.store.tx(() => recordImageEvent(this.bus, 'delete', img.id, img.id, labels));
       records.push({ Deleted: img.id });
       for (const layer of res.deleted.filter((x) => x !== img.id)) records.push({ Deleted: layer });

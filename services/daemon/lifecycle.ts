@@ -396,6 +396,9 @@ export class Lifecycle {
     const { store, containerd, bus, hubs, waiters } = this.d;
     const row = store.get(id);
     if (!row || !isRunning(row)) return false;
+    // A restarting container has no task: an exit now is its last task's, applied already (it came
+    // by another path too: attach, Wait, NATS, reconciliation) — applying it again would count twice.
+    if (row.status === 'restarting') return false;
     if (exit.pid && row.pid && exit.pid !== row.pid) return false; // an older task's exit
     if (!exit.pid && exit.exited_at && row.started_at !== ZERO_TIME && safeNs(exit.exited_at) < safeNs(row.started_at)) return false;
     const finishedAt = exit.exited_at || nowRfc3339Nano();
@@ -528,8 +531,9 @@ export class Lifecycle {
     if (first.done) return true;
     const { row } = first;
     let exit: ExitStatus__Output | undefined;
-    // Docker waits only 2 s when the signal could not be sent.
-    if (sig !== SIGKILL) exit = await this.waitTaskExit(id, first.sent ? graceMs : 2000, row.pid);
+    // Docker waits only 2 s when the signal could not be sent, and not at all with a timeout of 0
+    // (`docker stop -t 0`: the signal, then SIGKILL at once).
+    if (sig !== SIGKILL && (!first.sent || graceMs > 0)) exit = await this.waitTaskExit(id, first.sent ? graceMs : 2000, row.pid);
     if (!exit) {
       const killed = await this.locks.run(id, async () => {
         const current = store.get(id);

@@ -115,6 +115,18 @@ function parseLine(line: string): RawLine | undefined {
  * come; the follower ends when it says no and the files are drained.
  */
 export async function* readLog(path: string, opts: LogReadOptions, running: () => boolean): AsyncGenerator<LogEntryOut> {
+  for await (const batch of readLogBatches(path, opts, running)) yield* batch;
+}
+
+/** At most this many lines (or bytes of them) go out together. */
+export const BATCH_LINES = 1024;
+export const BATCH_BYTES = 256 * 1024;
+
+/**
+ * readLog's entries in batches: what one read of the log brings, cut at BATCH_LINES/BATCH_BYTES;
+ * a follower gets what it has before it waits for more.
+ */
+export async function* readLogBatches(path: string, opts: LogReadOptions, running: () => boolean): AsyncGenerator<LogEntryOut[]> {
   if (opts.tail === 0 && !opts.follow) return;
   let files = await logFiles(path);
   let pos: Position = { file: 0, offset: 0 };
@@ -133,11 +145,28 @@ export async function* readLog(path: string, opts: LogReadOptions, running: () =
     if (raw.stream === 'stderr' ? !opts.stderr : !opts.stdout) return 'skip';
     return 'take';
   };
-  const toEntry = (raw: RawLine): LogEntryOut => ({
-    stream: raw.stream === 'stderr' ? 'stderr' : 'stdout',
-    line: Buffer.from(raw.log, 'utf8'),
-    time: raw.time,
-  });
+
+  let batch: LogEntryOut[] = [];
+  let batchBytes = 0;
+  /** The batch so far, emptied (for a yield). */
+  const takeBatch = (): LogEntryOut[] => {
+    const out = batch;
+    batch = [];
+    batchBytes = 0;
+    return out;
+  };
+  /** Adds a line; 'stop' past --until; a full batch when one is ready to go out. */
+  const add = (text: string): 'stop' | LogEntryOut[] | undefined => {
+    const raw = parseLine(text);
+    if (!raw) return undefined;
+    const verdict = accept(raw);
+    if (verdict === 'stop') return 'stop';
+    if (verdict === 'skip') return undefined;
+    const line = Buffer.from(raw.log, 'utf8');
+    batch.push({ stream: raw.stream === 'stderr' ? 'stderr' : 'stdout', line, time: raw.time });
+    batchBytes += line.length;
+    return batch.length >= BATCH_LINES || batchBytes >= BATCH_BYTES ? takeBatch() : undefined;
+  };
 
   // Rotated files are complete: read them through.
   for (; pos.file < files.length - 1; pos = { file: pos.file + 1, offset: 0 }) {
@@ -145,11 +174,12 @@ export async function* readLog(path: string, opts: LogReadOptions, running: () =
     if (!fh) continue;
     try {
       for await (const line of linesFrom(fh, pos.offset)) {
-        const raw = parseLine(line.text);
-        if (!raw) continue;
-        const verdict = accept(raw);
-        if (verdict === 'stop') return;
-        if (verdict === 'take') yield toEntry(raw);
+        const r = add(line.text);
+        if (r === 'stop') {
+          if (batch.length) yield takeBatch();
+          return;
+        }
+        if (r) yield r;
       }
     } finally {
       await fh.close();
@@ -170,13 +200,15 @@ export async function* readLog(path: string, opts: LogReadOptions, running: () =
         offset = drained.offset;
         pending = drained.pending;
         for (const text of drained.lines) {
-          const raw = parseLine(text);
-          if (!raw) continue;
-          const verdict = accept(raw);
-          if (verdict === 'stop') return;
-          if (verdict === 'take') yield toEntry(raw);
+          const r = add(text);
+          if (r === 'stop') {
+            if (batch.length) yield takeBatch();
+            return;
+          }
+          if (r) yield r;
         }
       }
+      if (batch.length) yield takeBatch();
       if (!opts.follow) return;
       // Rotated? The path now names a new file: finish the old one (done above), then switch.
       const current = await stat(path).catch(() => undefined);
@@ -184,9 +216,10 @@ export async function* readLog(path: string, opts: LogReadOptions, running: () =
       if (fh && current && mine && current.ino !== mine.ino) {
         const rest = await readAvailable(fh, offset, pending);
         for (const text of rest.lines) {
-          const raw = parseLine(text);
-          if (raw && accept(raw) === 'take') yield toEntry(raw);
+          const r = add(text);
+          if (r && r !== 'stop') yield r;
         }
+        if (batch.length) yield takeBatch();
         await fh.close();
         fh = undefined;
         offset = 0;
@@ -198,9 +231,10 @@ export async function* readLog(path: string, opts: LogReadOptions, running: () =
         if (fh) {
           const last = await readAvailable(fh, offset, pending);
           for (const text of last.lines) {
-            const raw = parseLine(text);
-            if (raw && accept(raw) === 'take') yield toEntry(raw);
+            const r = add(text);
+            if (r && r !== 'stop') yield r;
           }
+          if (batch.length) yield takeBatch();
         }
         return;
       }

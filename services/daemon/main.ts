@@ -9,13 +9,20 @@ import { runService } from '../../common/service.js';
 import { connectContainerd } from '../containerd/client.js';
 import { AttachHubs } from './attach.js';
 import { containersHandlers, imagesHandlers, systemHandlers } from './grpc.js';
+import { imagesRegistryHandlers, systemRegistryHandlers } from './grpcRegistry.js';
 import { ImageService } from './images.js';
+import { RegistryService } from './registry.js';
 import { Lifecycle, type LifecycleDeps } from './lifecycle.js';
 import { consumeExits, reconcileAtStart, watchReconnects } from './reconcile.js';
 import { ContainerStore, DAEMON_MIGRATIONS } from './store.js';
 import { DaemonMetrics } from './metrics.js';
 import { SystemService } from './system.js';
 import { Waiters } from './waiters.js';
+import { networksAndVolumes } from './networksAndVolumes.js';
+import { ExecService } from './execs.js';
+import { HealthMonitor } from './health.js';
+import { containerOpsHandlers } from './grpcOps.js';
+import { initDaemonSecurity } from './security.js';
 
 /** Pause between attempts to reconcile while containerd is not reachable yet. */
 const RECONCILE_RETRY_MS = 1000;
@@ -25,6 +32,8 @@ runService({
   migrations: DAEMON_MIGRATIONS,
   async start(ctx) {
     const { config: cfg, log, db, events } = ctx;
+    // Security options (no-new-privileges default, userns-remap) before anything runs a container.
+    initDaemonSecurity(process.env, log);
     const containerd = connectContainerd(cfg);
     const store = new ContainerStore(db);
     const waiters = new Waiters();
@@ -41,10 +50,18 @@ runService({
       },
     );
     const metrics = new DaemonMetrics(ctx.metrics, store);
-    const deps: LifecycleDeps = { cfg, log, store, bus: events, containerd, waiters, hubs, metrics };
+    const netvol = networksAndVolumes({ cfg, log, db, bus: events, containers: store });
+    const deps: LifecycleDeps = { cfg, log, store, bus: events, containerd, waiters, hubs, metrics, networking: netvol.networking, mounts: netvol.mounts };
     lifecycle = new Lifecycle(deps);
     const images = new ImageService(containerd, store, events);
     const system = new SystemService(cfg, db, store, containerd);
+    const registry = new RegistryService(containerd, store, events);
+    const execs = new ExecService(deps);
+    const health = new HealthMonitor(deps, execs);
+    lifecycle.observers.push((id, change) => {
+      health.change(id, change);
+      if (change === 'remove') execs.forget(id);
+    });
 
     // Reconcile before serving: until containerd answers, the daemon does not pretend to know.
     for (;;) {
@@ -56,19 +73,24 @@ runService({
         await new Promise((r) => setTimeout(r, RECONCILE_RETRY_MS));
       }
     }
+    await netvol.reconcile(lifecycle.locks);
     consumeExits(events, lifecycle, log);
     const stopWatching = watchReconnects(events, deps, lifecycle);
+    health.resumeAll();
 
     const pkg = loadContract<DaemonProto>('daemon').tersane.daemon.v1;
     const server = await serve(cfg.socket('daemon'), [
-      [pkg.Containers.service, containersHandlers(deps, lifecycle, hubs, images)],
-      [pkg.Images.service, imagesHandlers(images)],
-      [pkg.System.service, systemHandlers(system)],
+      [pkg.Containers.service, { ...containersHandlers(deps, lifecycle, hubs, images, (id) => execs.idsOf(id)), ...containerOpsHandlers(deps, lifecycle, execs) }],
+      [pkg.Images.service, { ...imagesHandlers(images), ...imagesRegistryHandlers(registry, images, store, events, log) }],
+      [pkg.System.service, { ...systemHandlers(system), ...systemRegistryHandlers(registry, { containerd, store }) }],
+      ...netvol.services(pkg),
     ]);
     return {
       async stop() {
         stopWatching();
+        health.stopAll();
         await shutdown(server);
+        await netvol.stop();
         containerd.close();
       },
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, RestartManager, shouldRestart } from './restartPolicy.js';
+import { INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, RestartManager, shouldRestart, shouldRestartAtBoot } from './restartPolicy.js';
 
 const facts = (o: Partial<{ exitCode: number; manuallyStopped: boolean; restartCount: number; ranMs: number }> = {}) => ({
   exitCode: 1,
@@ -39,5 +39,22 @@ describe('restart policies', () => {
     m.schedule('d', 10, () => ran++);
     await new Promise((r) => setTimeout(r, 50));
     expect(ran).toBe(1);
+  });
+});
+
+describe('restart at the engine start (Docker restore)', () => {
+  const facts = { exitCode: 0, manuallyStopped: true, restartCount: 0 };
+  it('brings back `always` even after a user stop, `unless-stopped` only when not stopped by the user', () => {
+    expect(shouldRestartAtBoot({ Name: 'always', MaximumRetryCount: 0 }, facts)).toBe(false);
+    expect(shouldRestartAtBoot({ Name: 'always', MaximumRetryCount: 0 }, { ...facts, manuallyStopped: false })).toBe(true);
+    expect(shouldRestartAtBoot({ Name: 'unless-stopped', MaximumRetryCount: 0 }, facts)).toBe(false);
+    expect(shouldRestartAtBoot({ Name: 'unless-stopped', MaximumRetryCount: 0 }, { ...facts, manuallyStopped: false })).toBe(true);
+    expect(shouldRestartAtBoot({ Name: 'no', MaximumRetryCount: 0 }, { ...facts, manuallyStopped: false })).toBe(false);
+  });
+  it('counts on-failure retries from RestartCount', () => {
+    const p = { Name: 'on-failure', MaximumRetryCount: 2 };
+    expect(shouldRestartAtBoot(p, { exitCode: 3, manuallyStopped: false, restartCount: 1 })).toBe(true);
+    expect(shouldRestartAtBoot(p, { exitCode: 3, manuallyStopped: false, restartCount: 2 })).toBe(false);
+    expect(shouldRestartAtBoot(p, { exitCode: 0, manuallyStopped: false, restartCount: 0 })).toBe(false);
   });
 });

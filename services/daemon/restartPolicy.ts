@@ -7,7 +7,9 @@
  *   const delay = restarts.next(id, policy, { exitCode, manuallyStopped, restartCount, ranMs });
  *   if (delay !== undefined) schedule(delay);
  */
+import { ZERO_TIME } from '../../common/time.js';
 import type { RestartPolicy } from './createConfig.js';
+import type { ContainerRow } from './store.js';
 
 export const INITIAL_BACKOFF_MS = 100;
 export const MAX_BACKOFF_MS = 60_000;
@@ -77,4 +79,34 @@ export class RestartManager {
     this.cancel(id);
     this.delays.delete(id);
   }
+}
+
+/**
+ * The restart at the engine's start, for containers started before: a container the user stopped
+ * stays stopped, whatever its policy. Docker's own restore brings an `always` container back even
+ * then; tersane's contract (issue 6: "honoured after a restart of the engine, and not for
+ * containers the user stopped") is that a user's stop is never undone by a layer restarting.
+ * on-failure counts its retries from RestartCount.
+ */
+export function shouldRestartAtBoot(policy: RestartPolicy, facts: Omit<ExitFacts, 'ranMs'>): boolean {
+  if (facts.manuallyStopped) return false;
+  switch (policy.Name) {
+    case 'always':
+    case 'unless-stopped':
+      return true;
+    case 'on-failure':
+      return facts.exitCode !== 0 && (policy.MaximumRetryCount === 0 || facts.restartCount < policy.MaximumRetryCount);
+    default:
+      return false;
+  }
+}
+
+/** The exited containers the engine's start brings back. */
+export function restartAtBoot(rows: readonly ContainerRow[]): ContainerRow[] {
+  return rows.filter((row) => {
+    if (row.status !== 'exited' || row.started_at === ZERO_TIME) return false;
+    const policy = (JSON.parse(row.host_config) as { RestartPolicy?: RestartPolicy }).RestartPolicy;
+    if (!policy) return false;
+    return shouldRestartAtBoot(policy, { exitCode: row.exit_code, manuallyStopped: row.manually_stopped === 1, restartCount: row.restart_count });
+  });
 }

@@ -1,18 +1,18 @@
 /**
  * What the daemon decides about a container, as containerd's ContainerSpec: the final argv, env,
- * mounts (hostname/hosts/resolv.conf, binds, tmpfs), namespaces and resources from the merged
- * Config and HostConfig. containerd adds the image's rootfs and the secure defaults.
+ * mounts (hostname/hosts/resolv.conf, then the binds, volumes and tmpfs volumes/mounts.ts resolved),
+ * namespaces and resources from the merged Config and HostConfig. containerd adds the image's rootfs
+ * and the secure defaults.
  *
  * @example
- *   const spec = containerSpec({ config, hostConfig, path, args, paths, netns: '' });
+ *   const spec = containerSpec({ config, hostConfig, path, args, paths, netns: '', mounts: [] });
  */
-import { statSync, mkdirSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
 import { invalidArgument } from '../../common/errors.js';
 import type { ContainerSpec } from '../../common/proto-types/tersane/containerd/v1/ContainerSpec.js';
 import type { MountSpec } from '../../common/proto-types/tersane/containerd/v1/MountSpec.js';
 import type { ContainerPaths } from './containerFiles.js';
 import { cpuQuota, processEnv, type DockerConfig, type HostConfig } from './createConfig.js';
+import { daemonSecurity, userNamespaceOf } from './security.js';
 
 export interface SpecInput {
   config: DockerConfig;
@@ -22,11 +22,15 @@ export interface SpecInput {
   paths: ContainerPaths;
   /** The network namespace: "" (private, loopback only), "host", or a path to join. */
   netns: string;
+  /** Binds, volumes and tmpfs mounts as volumes/mounts.ts resolved them. */
+  mounts: MountSpec[];
 }
 
 export function containerSpec(input: SpecInput): ContainerSpec {
   const { config, hostConfig: h } = input;
   const security = parseSecurityOpt(h.SecurityOpt ?? []);
+  const daemon = daemonSecurity();
+  const userns = userNamespaceOf(h, daemon);
   const { quota, period } = cpuQuota(h);
   const readonlyFiles = h.ReadonlyRootfs;
   const fileMount = (destination: string, source: string): MountSpec => ({
@@ -39,7 +43,7 @@ export function containerSpec(input: SpecInput): ContainerSpec {
     fileMount('/etc/resolv.conf', input.paths.resolvConf),
     fileMount('/etc/hostname', input.paths.hostname),
     fileMount('/etc/hosts', input.paths.hosts),
-    ...bindMounts(h),
+    ...input.mounts,
   ];
   return {
     args: [input.path, ...input.args],
@@ -63,7 +67,8 @@ export function containerSpec(input: SpecInput): ContainerSpec {
     privileged: h.Privileged,
     cap_add: h.CapAdd ?? [],
     cap_drop: h.CapDrop ?? [],
-    no_new_privileges: security.noNewPrivileges,
+    // An explicit no-new-privileges=false overrides the daemon's default, as in Docker.
+    no_new_privileges: security.noNewPrivileges ?? daemon.noNewPrivileges,
     resources: {
       memory: h.Memory,
       memory_reservation: h.MemoryReservation,
@@ -92,18 +97,30 @@ export function containerSpec(input: SpecInput): ContainerSpec {
     oom_score_adj: h.OomScoreAdj,
     unmask_paths: security.unmaskPaths,
     stop_signal: config.StopSignal ?? '',
+    ...consoleSize(h),
+    ...(userns ? { uid_mappings: userns.uid, gid_mappings: userns.gid } : {}),
   };
 }
 
+/** HostConfig.ConsoleSize ([height, width], API 1.42+): the terminal's size before the first resize. */
+function consoleSize(h: HostConfig): { console_height?: number; console_width?: number } {
+  const size = h.ConsoleSize;
+  if (!Array.isArray(size) || size.length !== 2) return {};
+  const [height, width] = size.map(Number);
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height <= 0 || width <= 0 || height > 0xffff || width > 0xffff) return {};
+  return { console_height: height, console_width: width };
+}
+
 interface SecurityOptions {
-  noNewPrivileges: boolean;
+  /** Undefined when the container does not say (the daemon's default applies). */
+  noNewPrivileges?: boolean;
   seccomp: string;
   unmaskPaths: boolean;
 }
 
 /** Docker's --security-opt values (key=value or the legacy key:value). */
 export function parseSecurityOpt(opts: string[]): SecurityOptions {
-  const out: SecurityOptions = { noNewPrivileges: false, seccomp: '', unmaskPaths: false };
+  const out: SecurityOptions = { seccomp: '', unmaskPaths: false };
   for (const opt of opts) {
     if (opt === 'no-new-privileges') {
       out.noNewPrivileges = true;
@@ -115,8 +132,10 @@ export function parseSecurityOpt(opts: string[]): SecurityOptions {
     const value = opt.slice(sep + 1);
     switch (key) {
       case 'no-new-privileges':
-        if (value !== 'true' && value !== 'false') throw invalidArgument(`invalid --security-opt 2: "${opt}"`);
-        out.noNewPrivileges = value === 'true';
+        // Go's strconv.ParseBool, as Docker parses the value.
+        if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) out.noNewPrivileges = true;
+        else if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) out.noNewPrivileges = false;
+        else throw invalidArgument(`invalid --security-opt 2: "${opt}"`);
         break;
       case 'seccomp':
         out.seccomp = value;
@@ -131,98 +150,6 @@ export function parseSecurityOpt(opts: string[]): SecurityOptions {
         break;
       default:
         throw invalidArgument(`invalid --security-opt 2: "${opt}"`);
-    }
-  }
-  return out;
-}
-
-const PROPAGATIONS = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
-
-/** -v host:container[:opts] binds, HostConfig.Mounts of type bind and tmpfs, and --tmpfs. */
-function bindMounts(h: HostConfig): MountSpec[] {
-  const out: MountSpec[] = [];
-  const seen = new Set<string>();
-  const add = (m: MountSpec) => {
-    if (seen.has(m.destination!)) throw invalidArgument(`Duplicate mount point: ${m.destination}`);
-    seen.add(m.destination!);
-    out.push(m);
-  };
-  for (const bind of h.Binds ?? []) {
-    const parts = bind.split(':');
-    if (parts.length < 2 || parts.length > 3) throw invalidArgument(`invalid volume specification: '${bind}'`);
-    const [source, destination, mode = ''] = parts;
-    if (!isAbsolute(destination)) throw invalidArgument(`invalid volume specification: '${bind}': invalid mount config for type "bind": invalid mount path: '${destination}' mount path must be absolute`);
-    if (!isAbsolute(source)) throw invalidArgument(`named volumes are not supported yet (volume "${source}" in '${bind}'); bind an absolute host path instead`);
-    const flags = mode === '' ? [] : mode.split(',');
-    let ro = false;
-    let propagation = 'rprivate';
-    for (const f of flags) {
-      if (f === 'ro') ro = true;
-      else if (f === 'rw' || f === 'z' || f === 'Z' || f === 'nocopy') continue;
-      else if (PROPAGATIONS.includes(f)) propagation = f;
-      else throw invalidArgument(`invalid mode: ${f}`);
-    }
-    // Docker creates a missing host directory for -v binds (not for --mount).
-    try {
-      statSync(source);
-    } catch {
-      mkdirSync(source, { recursive: true, mode: 0o755 });
-    }
-    add({ destination, type: 'bind', source, options: ['rbind', propagation, ro ? 'ro' : 'rw'] });
-  }
-  for (const m of h.Mounts ?? []) {
-    const target = m.Target ?? '';
-    if (!isAbsolute(target)) throw invalidArgument(`invalid mount config for type "${m.Type}": invalid mount path: '${target}' mount path must be absolute`);
-    if (m.Type === 'bind') {
-      const source = m.Source ?? '';
-      if (!isAbsolute(source)) throw invalidArgument(`invalid mount config for type "bind": invalid mount path: '${source}' mount path must be absolute`);
-      try {
-        statSync(source);
-      } catch {
-        throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${source}`);
-      }
-      const propagation = m.BindOptions?.Propagation || 'rprivate';
-      add({ destination: target, type: 'bind', source, options: ['rbind', propagation, m.ReadOnly ? 'ro' : 'rw'] });
-    } else if (m.Type === 'tmpfs') {
-      const options = ['nosuid', 'nodev', 'noexec'];
-      if (m.TmpfsOptions?.SizeBytes) options.push(`size=${m.TmpfsOptions.SizeBytes}`);
-      if (m.TmpfsOptions?.Mode) options.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
-      if (m.ReadOnly) options.push('ro');
-      add({ destination: target, type: 'tmpfs', source: 'tmpfs', options });
-    } else if (m.Type === 'volume') {
-      throw invalidArgument(`named volumes are not supported yet (mount at ${target})`);
-    } else {
-      throw invalidArgument(`invalid mount config: mount type unknown: "${m.Type}"`);
-    }
-  }
-  for (const [destination, opts] of Object.entries(h.Tmpfs ?? {})) {
-    if (!isAbsolute(destination)) throw invalidArgument(`invalid tmpfs mount path: '${destination}' mount path must be absolute`);
-    const options = ['nosuid', 'nodev', 'noexec', ...(opts ? opts.split(',') : [])];
-    add({ destination, type: 'tmpfs', source: 'tmpfs', options });
-  }
-  return out;
-}
-
-/** Docker's inspect "Mounts" for the binds and tmpfs mounts (the network files are not listed). */
-export function inspectMounts(h: HostConfig): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (const bind of h.Binds ?? []) {
-    const [source, destination, mode = ''] = bind.split(':');
-    const flags = mode === '' ? [] : mode.split(',');
-    out.push({
-      Type: 'bind',
-      Source: source,
-      Destination: destination,
-      Mode: mode,
-      RW: !flags.includes('ro'),
-      Propagation: flags.find((f) => PROPAGATIONS.includes(f)) ?? 'rprivate',
-    });
-  }
-  for (const m of h.Mounts ?? []) {
-    if (m.Type === 'bind') {
-      out.push({ Type: 'bind', Source: m.Source, Destination: m.Target, Mode: '', RW: !m.ReadOnly, Propagation: m.BindOptions?.Propagation || 'rprivate' });
-    } else if (m.Type === 'tmpfs') {
-      out.push({ Type: 'tmpfs', Source: '', Destination: m.Target, Mode: '', RW: !m.ReadOnly, Propagation: '' });
     }
   }
   return out;

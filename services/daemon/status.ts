@@ -30,6 +30,8 @@ export interface StatusInput {
   exitCode: number;
   startedAtMs: number | undefined;
   finishedAtMs: number | undefined;
+  /** State.Health's status, for a container with a healthcheck. */
+  health?: string;
 }
 
 /** The STATUS column: first matching rule of Docker's State.String(). */
@@ -40,6 +42,8 @@ export function statusString(s: StatusInput, nowMs: number): string {
     case 'restarting':
       return `Restarting (${s.exitCode}) ${humanDuration(nowMs - (s.finishedAtMs ?? nowMs))} ago`;
     case 'running':
+      // Health.String(): "health: starting", else the status itself.
+      if (s.health) return `Up ${humanDuration(nowMs - (s.startedAtMs ?? nowMs))} (${s.health === 'starting' ? 'health: starting' : s.health})`;
       return `Up ${humanDuration(nowMs - (s.startedAtMs ?? nowMs))}`;
     case 'removing':
       return 'Removal In Progress';

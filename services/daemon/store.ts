@@ -10,6 +10,8 @@
  */
 import type { Db } from '../../common/db.js';
 import { ZERO_TIME } from '../../common/time.js';
+import { NETWORK_MIGRATION } from './network/store.js';
+import { VOLUME_MIGRATION } from './volumes/store.js';
 
 export const DAEMON_MIGRATIONS: readonly string[] = [
   `CREATE TABLE containers (
@@ -37,6 +39,11 @@ export const DAEMON_MIGRATIONS: readonly string[] = [
      runtime TEXT NOT NULL DEFAULT ''
    );
    CREATE INDEX containers_image ON containers (image_id);`,
+  // Docker's State.Health (JSON), for containers with a healthcheck; NULL otherwise.
+  `ALTER TABLE containers ADD COLUMN health TEXT`,
+  // Networks, endpoints, published ports (network/store.ts); volumes and mount points (volumes/store.ts).
+  NETWORK_MIGRATION,
+  VOLUME_MIGRATION,
 ];
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -66,12 +73,15 @@ export interface ContainerRow {
   restart_count: number;
   manually_stopped: number;
   runtime: string;
+  /** State.Health as JSON (added by a later migration: absent on rows built in memory). */
+  health?: string | null;
 }
 
 export type StateFields = Partial<
   Pick<
     ContainerRow,
-    'status' | 'transition' | 'pid' | 'exit_code' | 'error' | 'oom_killed' | 'started_at' | 'finished_at' | 'restart_count' | 'manually_stopped'
+    | 'status' | 'transition' | 'pid' | 'exit_code' | 'error' | 'oom_killed' | 'started_at' | 'finished_at' | 'restart_count' | 'manually_stopped'
+    | 'host_config' | 'health'
   >
 >;
 
@@ -142,6 +152,11 @@ export class ContainerStore {
 
   delete(id: string): void {
     this.deleteRow.run(id);
+  }
+
+  /** docker rename: the new name (with its "/"); UNIQUE keeps two containers from sharing it. */
+  rename(id: string, name: string): void {
+    this.db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
   }
 
   /** Runs `fn` as one transaction. */

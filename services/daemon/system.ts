@@ -16,6 +16,7 @@ import { nowRfc3339Nano } from '../../common/time.js';
 import type { ContainerdClients } from '../containerd/client.js';
 import type { ContainerStore } from './store.js';
 import { within } from './within.js';
+import { securityOptions } from './security.js';
 
 /** How long /info waits for containerd's image count (it answers without it otherwise). */
 const IMAGE_COUNT_WAIT_MS = 1000;
@@ -174,7 +175,7 @@ export class SystemService {
       ContainerdCommit: { ID: this.commit },
       RuncCommit: { ID: this.commit },
       InitCommit: { ID: '' },
-      SecurityOptions: [cgroup === '2' ? 'name=seccomp,profile=builtin' : 'name=seccomp,profile=builtin', ...(cgroup === '2' ? ['name=cgroupns'] : [])],
+      SecurityOptions: securityOptions(cgroup === '2'),
       CDISpecDirs: [],
       Containerd: { Address: this.cfg.socket('containerd'), Namespaces: { Containers: 'tersane', Plugins: 'tersane' } },
       Warnings: warnings,

@@ -5,15 +5,14 @@
  * is reachable).
  *
  * @example
- *   inspectDocument(row, paths);            // Docker's ContainerJSON
- *   listDocuments(rows, request, images);   // Docker's []Container
+ *   inspectDocument(row, stateDir, execIds, extras);          // Docker's ContainerJSON
+ *   listDocuments(store, rows, request, images, extras);      // Docker's []Container
  */
 import { invalidArgument, notFound } from '../../common/errors.js';
 import { parseRfc3339Nano, ZERO_TIME } from '../../common/time.js';
 import { containerPaths } from './containerFiles.js';
 import { commandLine, type DockerConfig, type HostConfig } from './createConfig.js';
 import { boolFilterValue, parseFilters } from './filters.js';
-import { inspectMounts } from './spec.js';
 import { statusString } from './status.js';
 import type { ContainerRow, ContainerStore } from './store.js';
 import { tryFindContainer } from './lookup.js';
@@ -44,62 +43,37 @@ export function stateDocument(row: ContainerRow): Record<string, unknown> {
     Error: row.error,
     StartedAt: row.started_at,
     FinishedAt: row.finished_at,
+    ...(row.health ? { Health: JSON.parse(row.health) } : {}),
   };
 }
 
-function networkEntry(): Record<string, unknown> {
-  return {
-    IPAMConfig: null,
-    Links: null,
-    Aliases: null,
-    MacAddress: '',
-    DriverOpts: null,
-    GwPriority: 0,
-    NetworkID: '',
-    EndpointID: '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
-  };
+/**
+ * What the views need from the networks and volumes (network/sandbox.ts, volumes/containerMounts.ts):
+ * Docker's NetworkSettings, Mounts and Ports of a container, and the networks it is on.
+ */
+export interface ContainerExtras {
+  networkSettings(row: ContainerRow, full: boolean): Record<string, unknown>;
+  mounts(row: ContainerRow): Array<Record<string, unknown>>;
+  ports(row: ContainerRow): Array<Record<string, unknown>>;
+  /** Names and ids of the networks the container is on ("host", "none" for those modes). */
+  networks(row: ContainerRow): string[];
 }
 
-/** The network the container is on, as Docker names it ("bridge", "host", "none"). */
-function networkName(h: HostConfig): string {
-  return h.NetworkMode.startsWith('container:') ? '' : h.NetworkMode;
-}
+/** Until the daemon's wiring registers the real ones: nothing known about networks or mounts. */
+let registeredExtras: ContainerExtras = {
+  networkSettings: (_row, full) => (full ? { Networks: {}, Ports: {} } : { Networks: {} }),
+  mounts: () => [],
+  ports: () => [],
+  networks: () => [],
+};
 
-function networkSettings(h: HostConfig, full: boolean): Record<string, unknown> {
-  const name = networkName(h);
-  const networks = name ? { [name]: networkEntry() } : {};
-  if (!full) return { Networks: networks };
-  return {
-    Bridge: '',
-    SandboxID: '',
-    SandboxKey: '',
-    Ports: {},
-    HairpinMode: false,
-    LinkLocalIPv6Address: '',
-    LinkLocalIPv6PrefixLen: 0,
-    SecondaryIPAddresses: null,
-    SecondaryIPv6Addresses: null,
-    EndpointID: '',
-    Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    MacAddress: '',
-    Networks: networks,
-  };
+/** The daemon's networks and volumes register here once, for callers that pass no extras. */
+export function useContainerExtras(extras: ContainerExtras): void {
+  registeredExtras = extras;
 }
 
 /** Docker's ContainerJSON for GET /containers/{id}/json. */
-export function inspectDocument(row: ContainerRow, stateDir: string): Record<string, unknown> {
+export function inspectDocument(row: ContainerRow, stateDir: string, execIds: string[] | null = null, extras: ContainerExtras = registeredExtras): Record<string, unknown> {
   const paths = containerPaths(stateDir, row.id);
   const config = JSON.parse(row.config) as DockerConfig;
   const hostConfig = JSON.parse(row.host_config) as HostConfig;
@@ -122,12 +96,12 @@ export function inspectDocument(row: ContainerRow, stateDir: string): Record<str
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    ExecIDs: null,
+    ExecIDs: execIds,
     HostConfig: hostConfig,
     GraphDriver: { Data: null, Name: 'overlay2' },
-    Mounts: inspectMounts(hostConfig),
+    Mounts: extras.mounts(row),
     Config: inspectConfig(config),
-    NetworkSettings: networkSettings(hostConfig, true),
+    NetworkSettings: extras.networkSettings(row, true),
   };
 }
 
@@ -168,7 +142,14 @@ export interface ImageIndex {
 }
 
 /** Docker's []Container for GET /containers/json. */
-export function listDocuments(store: ContainerStore, rows: ContainerRow[], req: ListRequest, images: ImageIndex | undefined, nowMs = Date.now()): Array<Record<string, unknown>> {
+export function listDocuments(
+  store: ContainerStore,
+  rows: ContainerRow[],
+  req: ListRequest,
+  images: ImageIndex | undefined,
+  extras: ContainerExtras = registeredExtras,
+  nowMs = Date.now(),
+): Array<Record<string, unknown>> {
   const filters = parseFilters(req.filters, LIST_FILTERS);
   let all = req.all || req.limit > 0;
   for (const s of filters.get('status')) {
@@ -199,18 +180,25 @@ export function listDocuments(store: ContainerStore, rows: ContainerRow[], req: 
     if (before.length > 0 && !before.every((ns) => row.created_ns < ns)) continue;
     if (since.length > 0 && !since.every((ns) => row.created_ns > ns)) continue;
     if (ancestors.length > 0 && !ancestors.some((a) => a === row.image_id || a === row.image || row.image_id.replace(/^sha256:/, '').startsWith(a.replace(/^sha256:/, '')))) continue;
-    if (!filters.matchAny('network', (v) => v === networkName(hostConfig))) continue;
-    if (!filters.matchAny('health', (v) => v === 'none')) continue;
-    if (filters.has('volume') && !filters.get('volume').some((v) => inspectMounts(hostConfig).some((m) => m.Source === v || m.Destination === v))) continue;
+    if (filters.has('network') && !filters.get('network').some((v) => extras.networks(row).includes(v))) continue;
+    if (!filters.matchAny('health', (v) => v === healthOf(row))) continue;
+    if (filters.has('volume') && !filters.get('volume').some((v) => extras.mounts(row).some((m) => m.Name === v || m.Source === v || m.Destination === v))) continue;
     if (filters.has('expose') && !filters.get('expose').some((v) => Object.keys(config.ExposedPorts ?? {}).includes(v.includes('/') ? v : `${v}/tcp`))) continue;
-    if (filters.has('publish')) continue; // nothing is published yet
-    out.push(listEntry(row, config, hostConfig, images, nowMs));
+    if (filters.has('publish') && !filters.get('publish').some((v) => publishes(extras.ports(row), v))) continue;
+    out.push(listEntry(row, config, hostConfig, images, extras, nowMs));
     if (req.limit > 0 && out.length >= req.limit) break;
   }
   return out;
 }
 
-function listEntry(row: ContainerRow, config: DockerConfig, hostConfig: HostConfig, images: ImageIndex | undefined, nowMs: number): Record<string, unknown> {
+function listEntry(
+  row: ContainerRow,
+  config: DockerConfig,
+  hostConfig: HostConfig,
+  images: ImageIndex | undefined,
+  extras: ContainerExtras,
+  nowMs: number,
+): Record<string, unknown> {
   // Docker shows the image as the user gave it while that name still means the container's image.
   const resolved = images?.idOf(row.image);
   const image = images === undefined || resolved === row.image_id ? row.image : row.image_id;
@@ -221,17 +209,29 @@ function listEntry(row: ContainerRow, config: DockerConfig, hostConfig: HostConf
     ImageID: row.image_id,
     Command: commandLine(row.path, JSON.parse(row.args)),
     Created: Math.floor(row.created_ns / 1e9),
-    Ports: [],
+    Ports: extras.ports(row),
     Labels: config.Labels ?? {},
     State: row.status,
     Status: statusString(
-      { status: row.status, exitCode: row.exit_code, startedAtMs: timeMs(row.started_at), finishedAtMs: timeMs(row.finished_at) },
+      { status: row.status, exitCode: row.exit_code, startedAtMs: timeMs(row.started_at), finishedAtMs: timeMs(row.finished_at), health: row.health ? healthOf(row) : undefined },
       nowMs,
     ),
     HostConfig: { NetworkMode: hostConfig.NetworkMode },
-    NetworkSettings: networkSettings(hostConfig, false),
-    Mounts: inspectMounts(hostConfig),
+    NetworkSettings: extras.networkSettings(row, false),
+    Mounts: extras.mounts(row),
   };
+}
+
+/** The `health` filter's value: starting, healthy, unhealthy, or none without a healthcheck. */
+function healthOf(row: ContainerRow): string {
+  return row.health ? (JSON.parse(row.health) as { Status: string }).Status : 'none';
+}
+
+/** Docker's `publish` filter: "8080", "8080/tcp" (a published host port) or a range "8000-8080/tcp". */
+function publishes(ports: Array<Record<string, unknown>>, filter: string): boolean {
+  const [spec, proto] = filter.split('/');
+  const [lo, hi = lo] = spec.split('-').map(Number);
+  return ports.some((p) => typeof p.PublicPort === 'number' && p.PublicPort >= lo && p.PublicPort <= hi && (!proto || p.Type === proto));
 }
 
 function refCreated(store: ContainerStore, ref: string): number {

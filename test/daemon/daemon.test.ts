@@ -117,7 +117,8 @@ async function logs(id: string, opts: { tail?: number; follow?: boolean } = {}):
   const c = daemon.containers;
   const call = c.raw.Logs({ id, follow: opts.follow ?? false, stdout: true, stderr: true, since_ns: 0, until_ns: 0, timestamps: false, tail: opts.tail ?? -1 }, c.metadata());
   const lines: string[] = [];
-  for await (const e of call as AsyncIterable<any>) lines.push(`${e.stream}:${e.line.toString()}`);
+  // The first message only says the log is open.
+  for await (const e of call as AsyncIterable<any>) if (!e.opened) lines.push(`${e.stream}:${e.line.toString()}`);
   return lines;
 }
 

@@ -13,6 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type Component, type Config } from '../../common/config.js';
+import { sweepStackNetworks } from '../../services/daemon/network/sweep.js';
 
 /** The checkout: found the same way the services find it, from source (vitest) or from dist/. */
 export const REPO = loadConfig({}).prefix;
@@ -44,6 +45,11 @@ export interface Stack {
   pidOf(component: Component): number | undefined;
   /** The supervisor's and the layers' output so far. */
   output(): string;
+  /**
+   * Stops the whole engine (the supervisor and every layer; containers keep running) and starts a
+   * new `tersane up` on the same root; resolves once it is up again.
+   */
+  restartEngine(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,15 +65,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const logFile = join(root, 'up.log');
   mkdirSync(join(root, 'docker-config'));
   const cfg = loadConfig({ ...process.env, TERSANE_ROOT: root });
-  const out = openSync(logFile, 'a');
   const args = [TERSANE, 'up', '--root', root];
   if (opts.only) args.push('--only', opts.only.join(','));
-  const supervisor: ChildProcess = spawn(process.execPath, args, {
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', out, out],
-    detached: true,
-  });
-  closeSync(out);
+  const launch = (): ChildProcess => {
+    const out = openSync(logFile, 'a');
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', out, out],
+      detached: true,
+    });
+    closeSync(out);
+    return child;
+  };
+  let supervisor = launch();
   const output = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
 
   const env: NodeJS.ProcessEnv = {
@@ -120,6 +130,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       }
     },
     output,
+    async restartEngine() {
+      const ups = () => output().split('[tersane] up\n').length - 1;
+      const before = ups();
+      if (supervisor.exitCode === null) {
+        const exited = new Promise<void>((r) => supervisor.once('exit', () => r()));
+        process.kill(supervisor.pid!, 'SIGTERM');
+        await exited;
+      }
+      supervisor = launch();
+      const deadline = Date.now() + START_TIMEOUT_MS;
+      while (ups() <= before) {
+        if (supervisor.exitCode !== null || Date.now() > deadline) throw new Error(`the engine did not come up again:\n${output().slice(-4000)}`);
+        await sleep(50);
+      }
+    },
     async stop() {
       await teardown(stack, supervisor);
     },
@@ -156,6 +181,8 @@ async function teardown(stack: Stack, supervisor: ChildProcess): Promise<void> {
     clearTimeout(timer);
   }
   killLeftovers(stack.cfg);
+  // Bridges, veths, iptables chains and host-registry rows of this stack that its daemon left.
+  sweepStackNetworks(stack.cfg);
   unmountUnder(stack.root);
   removeCgroupParent(stack.cfg.cgroupParent);
   rmSync(stack.root, { recursive: true, force: true });

@@ -113,7 +113,8 @@ export async function runAttach(
       if (r.detached) {
         detached = true;
         if (data.length) void session.writeStdin(data);
-        session.detach();
+        if (session.detachByKeys) session.detachByKeys();
+        else session.detach();
         return;
       }
     }

@@ -59,6 +59,8 @@ export interface AttachSession {
   closeStdin(): void;
   /** Ends the attachment from this side (client gone, detach keys): the container is untouched. */
   detach(): void;
+  /** The detach keys were typed (an exec records Docker's exec_detach); detach() when absent. */
+  detachByKeys?(): void;
 }
 
 export interface LogsOptions {
@@ -107,5 +109,10 @@ export interface ContainersBackend {
   attach(opts: AttachOptions, abort: AbortSignal): Promise<AttachSession>;
   resize(id: string, rows: number, cols: number): Promise<void>;
   logs(opts: LogsOptions, abort: AbortSignal): AsyncIterable<LogLine>;
+  /**
+   * Resolves once the daemon opened the log (a refusal — no such container, `--log-driver none` —
+   * rejects before anything is answered), with its lines in batches (what one read brings).
+   */
+  openLogs(opts: LogsOptions, abort: AbortSignal): Promise<AsyncIterable<LogLine[]>>;
   prune(filters: string): Promise<Buffer>;
 }

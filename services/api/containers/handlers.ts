@@ -171,14 +171,17 @@ export function containerHandlers(backend: ContainersBackend) {
       const ac = clientGone(req.raw, reply);
       // Whether output is framed depends on the terminal; asking also answers 404 before the head.
       const tty = await backend.hasTty(opts.id);
+      // Opened before the head too: a refusal (`--log-driver none`: 501) keeps its own status.
+      const lines = await backend.openLogs(opts, ac.signal);
       // The head goes out at once (a `logs -f` client waits for it); later errors go in-band.
       const contentType = !tty && versionAtLeast(req.version, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM;
       const out = openStream(reply, ac, 200, { 'Content-Type': contentType });
       const encode = (stream: 'stdout' | 'stderr', line: Buffer) => (tty ? line : frame(stream === 'stderr' ? STDERR : STDOUT, line));
       try {
-        for await (const e of backend.logs(opts, ac.signal)) {
-          const payload = opts.timestamps ? Buffer.concat([Buffer.from(e.time + ' '), e.line]) : e.line;
-          await out.write(encode(e.stream, payload));
+        for await (const batch of lines) {
+          // One write per batch: a 10 MB log is ~100k lines.
+          const frames = batch.map((e) => encode(e.stream, opts.timestamps ? Buffer.concat([Buffer.from(e.time + ' '), e.line]) : e.line));
+          await out.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
         }
       } catch (err) {
         if (ac.signal.aborted) return;

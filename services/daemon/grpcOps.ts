@@ -1,0 +1,171 @@
+/**
+ * The daemon's gRPC adapter for what a running container is asked beyond its lifecycle (proto/
+ * daemon.proto): pause and unpause, update, stats, top and exec. Thin: each calls its module
+ * (pause.ts, update.ts, stats.ts, top.ts, execs.ts).
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { EngineError } from '../../common/errors.js';
+import { duplex, serverStream, unary } from '../../common/grpc.js';
+import type { AttachOutput } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
+import type { JsonDocument } from '../../common/proto-types/tersane/common/v1/JsonDocument.js';
+import type { ContainersHandlers } from '../../common/proto-types/tersane/daemon/v1/Containers.js';
+import type { ExecStartInput__Output } from '../../common/proto-types/tersane/daemon/v1/ExecStartInput.js';
+import { recordContainerEvent } from './dockerEvents.js';
+import type { ExecService, ExecSession } from './execs.js';
+import type { Lifecycle, LifecycleDeps } from './lifecycle.js';
+import { findContainer } from './lookup.js';
+import { pauseContainer } from './pause.js';
+import { statsDocuments } from './stats.js';
+import { containerTop } from './top.js';
+import { updateContainer } from './update.js';
+
+export type ContainerOpsMethod = 'Pause' | 'Unpause' | 'Update' | 'Stats' | 'Top' | 'ExecCreate' | 'ExecStart' | 'ExecInspect' | 'ExecResize';
+
+function json(value: unknown): JsonDocument {
+  return { json: Buffer.from(JSON.stringify(value)) };
+}
+
+/** Resolves once the call is cancelled or closed by the client. */
+function whenGone(call: { cancelled: boolean; on(event: 'cancelled' | 'close', fn: () => void): unknown }): Promise<void> {
+  return new Promise((resolve) => {
+    if (call.cancelled) return resolve();
+    call.on('cancelled', () => resolve());
+    call.on('close', () => resolve());
+  });
+}
+
+async function write<T>(call: grpc.ServerWritableStream<unknown, T>, msg: T): Promise<void> {
+  if (call.write(msg)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+  });
+}
+
+export function containerOpsHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, execs: ExecService): Pick<ContainersHandlers, ContainerOpsMethod> {
+  const { store } = deps;
+  return {
+    Pause: unary(async (req) => {
+      await pauseContainer(deps, lifecycle, req.id, true);
+      return {};
+    }),
+    Unpause: unary(async (req) => {
+      await pauseContainer(deps, lifecycle, req.id, false);
+      return {};
+    }),
+    Update: unary(async (req) => {
+      const warnings = await updateContainer(deps, lifecycle, req.id, req.config_json);
+      return json({ Warnings: warnings.length ? warnings : null });
+    }),
+    Stats: serverStream(async (req, call) => {
+      const row = findContainer(store, req.id);
+      const abort = new AbortController();
+      void whenGone(call).then(() => abort.abort());
+      for await (const doc of statsDocuments(deps, row, { stream: req.stream, oneShot: req.one_shot }, abort.signal)) {
+        if (abort.signal.aborted) return;
+        await write(call, json(doc));
+      }
+    }),
+    Top: unary(async (req) => {
+      const row = findContainer(store, req.id);
+      const doc = await containerTop(deps, row, req.ps_args);
+      store.tx(() => recordContainerEvent(deps.bus, 'top', row));
+      return json(doc);
+    }),
+    ExecCreate: unary(async (req) => execs.create(req.id, req.config_json, req.api_version)),
+    ExecInspect: unary(async (req) => json(execs.inspect(req.id))),
+    ExecResize: unary(async (req) => {
+      await execs.resize(req.id, req.rows, req.cols);
+      return {};
+    }),
+    ExecStart: duplex((call) => execStart(execs, call)),
+  };
+}
+
+/** The first message of a client stream, or undefined when it ends or goes first. */
+function firstMessage<T>(call: grpc.ServerDuplexStream<T, unknown>): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const onData = (m: T) => {
+      cleanup();
+      resolve(m);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(undefined);
+    };
+    const cleanup = () => {
+      call.off('data', onData);
+      call.off('end', onEnd);
+      call.off('cancelled', onEnd);
+    };
+    call.on('data', onData);
+    call.on('end', onEnd);
+    call.on('cancelled', onEnd);
+  });
+}
+
+/**
+ * One exec start: `open`, then (attached) stdin in and output out until the process exits or the
+ * client leaves; detached, `ready` once the process runs and nothing more.
+ */
+async function execStart(execs: ExecService, call: grpc.ServerDuplexStream<ExecStartInput__Output, AttachOutput>): Promise<void> {
+  const first = await firstMessage(call);
+  if (!first?.open) {
+    if (call.cancelled) return;
+    throw new EngineError('invalid_argument', 'the first exec start message must be `open`');
+  }
+  const open = first.open;
+  const opts = { detach: open.detach, consoleHeight: open.console_height, consoleWidth: open.console_width };
+  if (open.detach) {
+    const session = await execs.start(open.exec_id, opts);
+    call.write({ ready: true, tty: session.tty });
+    return;
+  }
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  let ended = false;
+  const session: ExecSession = await execs.start(open.exec_id, opts, {
+    stdout: (d) => !ended && call.write({ stdout: d }),
+    stderr: (d) => !ended && call.write({ stderr: d }),
+    exit: (exitCode) => {
+      if (ended) return;
+      ended = true;
+      call.write({ exit: { exit_code: exitCode, signal: 0, exited_at: '', oom_killed: false, pid: 0 } });
+      finished();
+    },
+  });
+  call.write({ ready: true, tty: session.tty });
+  let inputEnded = false;
+  // The end of the client's input closes the process's stdin; with a terminal it ends the
+  // client's attachment instead (the process goes on), as Docker's exec does.
+  const endInput = () => {
+    inputEnded = true;
+    session.closeStdin();
+    if (session.tty && !ended) {
+      ended = true;
+      finished();
+    }
+  };
+  call.on('data', (m: ExecStartInput__Output) => {
+    if (m.input === 'stdin' && m.stdin) session.stdin(m.stdin);
+    else if (m.input === 'close_stdin' && !inputEnded) endInput();
+    else if (m.input === 'detached') {
+      session.detach(true);
+      ended = true;
+      finished();
+    }
+  });
+  call.on('end', () => {
+    if (!inputEnded) endInput();
+  });
+  await Promise.race([done, whenGone(call)]);
+  if (!ended) {
+    ended = true;
+    session.detach(false);
+  }
+}
