@@ -3,6 +3,7 @@
  * byte for byte the same for the same inputs, so the same busybox gives the same image id.
  *
  *   node dist/images/build.js --out images/out     → images/out/busybox.tar (busybox:latest)
+ *                                                    images/out/nginx.tar   (nginx:latest, nginx.ts)
  *
  * busybox: /bin/busybox from busybox-static, a symlink per applet as `busybox --list-full` names
  * them, /etc/passwd (root, daemon, nobody), /etc/group, /tmp (1777), /root, /home; Cmd ["sh"].
@@ -14,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TarWriter } from '../services/containerd/tar.js';
+import { writeNginx } from './nginx.js';
 
 /** Bumped whenever the produced bytes change for the same busybox. */
 const FORMAT_VERSION = 1;
@@ -56,37 +58,58 @@ export interface BuiltImage {
   id: string;
 }
 
-/** A legacy docker-archive (manifest.json, <config>.json, <layer>/layer.tar, repositories). */
-export function dockerArchive(layer: Buffer, tag: { repo: string; tag: string }, config: { cmd: string[] }): BuiltImage {
-  const diffId = `sha256:${sha256(layer)}`;
+/** What an image's config says beyond its Cmd (each key is left out when not given). */
+export interface ImageConfigExtras {
+  env?: string[];
+  exposedPorts?: string[];
+  volumes?: string[];
+  stopSignal?: string;
+  /** The history's created_by. */
+  createdBy?: string;
+}
+
+/**
+ * A legacy docker-archive (manifest.json, <config>.json, <layer>/layer.tar, repositories) of one or
+ * more layers (bottom first).
+ */
+export function dockerArchive(layer: Buffer | Buffer[], tag: { repo: string; tag: string }, config: { cmd: string[] } & ImageConfigExtras): BuiltImage {
+  const layers = Array.isArray(layer) ? layer : [layer];
+  const diffIds = layers.map((l) => `sha256:${sha256(l)}`);
+  const runConfig: Record<string, unknown> = { Env: config.env ?? [PATH_ENV], Cmd: config.cmd };
+  if (config.exposedPorts) runConfig.ExposedPorts = Object.fromEntries(config.exposedPorts.map((p) => [p, {}]));
+  if (config.volumes) runConfig.Volumes = Object.fromEntries(config.volumes.map((v) => [v, {}]));
+  if (config.stopSignal) runConfig.StopSignal = config.stopSignal;
+  const createdBy = config.createdBy ?? 'tersane images/build.ts: busybox-static';
   const imageConfig = {
     architecture: 'amd64',
-    config: { Env: [PATH_ENV], Cmd: config.cmd },
+    config: runConfig,
     created: CREATED,
-    history: [{ created: CREATED, created_by: 'tersane images/build.ts: busybox-static' }],
+    history: layers.map(() => ({ created: CREATED, created_by: createdBy })),
     os: 'linux',
-    rootfs: { type: 'layers', diff_ids: [diffId] },
+    rootfs: { type: 'layers', diff_ids: diffIds },
   };
   const configBytes = Buffer.from(JSON.stringify(imageConfig));
   const configHex = sha256(configBytes);
-  // The v1 layer id of a single-layer image: any stable 64-hex name; this is its chain id.
-  const layerId = sha256(diffId);
-  const manifest = [{ Config: `${configHex}.json`, RepoTags: [`${tag.repo}:${tag.tag}`], Layers: [`${layerId}/layer.tar`] }];
-  const repositories = { [tag.repo]: { [tag.tag]: layerId } };
-  const v1 = { id: layerId, created: CREATED, container_config: { Cmd: null }, os: 'linux' };
+  // The v1 layer ids: any stable 64-hex names; these are the chain ids.
+  const layerIds: string[] = [];
+  for (const d of diffIds) layerIds.push(layerIds.length === 0 ? sha256(d) : sha256(`${layerIds[layerIds.length - 1]} ${d}`));
+  const manifest = [{ Config: `${configHex}.json`, RepoTags: [`${tag.repo}:${tag.tag}`], Layers: layerIds.map((id) => `${id}/layer.tar`) }];
+  const top = layerIds[layerIds.length - 1];
+  const repositories = { [tag.repo]: { [tag.tag]: top } };
   const w = new TarWriter();
   const meta = { mtime: MTIME };
-  const tar = Buffer.concat([
-    ...w.file(`${configHex}.json`, configBytes, meta),
-    ...w.dir(layerId, meta),
-    ...w.file(`${layerId}/VERSION`, Buffer.from('1.0'), meta),
-    ...w.file(`${layerId}/json`, Buffer.from(JSON.stringify(v1)), meta),
-    ...w.file(`${layerId}/layer.tar`, layer, meta),
-    ...w.file('manifest.json', Buffer.from(JSON.stringify(manifest)), meta),
-    ...w.file('repositories', Buffer.from(JSON.stringify(repositories)), meta),
-    ...w.end(),
-  ]);
-  return { tar, id: `sha256:${configHex}` };
+  const parts: Buffer[] = [...w.file(`${configHex}.json`, configBytes, meta)];
+  layerIds.forEach((id, i) => {
+    const v1 = { id, ...(i > 0 ? { parent: layerIds[i - 1] } : {}), created: CREATED, container_config: { Cmd: null }, os: 'linux' };
+    parts.push(
+      ...w.dir(id, meta),
+      ...w.file(`${id}/VERSION`, Buffer.from('1.0'), meta),
+      ...w.file(`${id}/json`, Buffer.from(JSON.stringify(v1)), meta),
+      ...w.file(`${id}/layer.tar`, layers[i], meta),
+    );
+  });
+  parts.push(...w.file('manifest.json', Buffer.from(JSON.stringify(manifest)), meta), ...w.file('repositories', Buffer.from(JSON.stringify(repositories)), meta), ...w.end());
+  return { tar: Buffer.concat(parts), id: `sha256:${configHex}` };
 }
 
 export function buildBusybox(): BuiltImage {
@@ -109,13 +132,14 @@ function main(): void {
   const inputs = `format ${FORMAT_VERSION}\nbusybox ${sha256(readFileSync(BUSYBOX))}\n`;
   if (existsSync(target) && existsSync(stamp) && readFileSync(stamp, 'utf8') === inputs) {
     console.error(`images: ${target} is up to date`);
-    return;
+  } else {
+    const image = buildBusybox();
+    writeFileSync(`${target}.tmp`, image.tar);
+    renameSync(`${target}.tmp`, target);
+    writeFileSync(stamp, inputs);
+    console.error(`images: wrote ${target} (busybox:latest, ${image.id})`);
   }
-  const image = buildBusybox();
-  writeFileSync(`${target}.tmp`, image.tar);
-  renameSync(`${target}.tmp`, target);
-  writeFileSync(stamp, inputs);
-  console.error(`images: wrote ${target} (busybox:latest, ${image.id})`);
+  writeNginx(out);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) main();

@@ -22,6 +22,8 @@ APT_PACKAGES=(
   gcc make libc6-dev pkg-config libseccomp-dev libcap-dev zlib1g-dev libzstd-dev
   iproute2 iptables util-linux procps psmisc openssl ca-certificates curl
   systemd
+  # The CNI reference plugins: bench/network.bench.ts measures them against tersane-net.
+  containernetworking-plugins
 )
 
 missing=()

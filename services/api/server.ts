@@ -33,6 +33,8 @@ import { COMMON_HEADERS, sendJson } from './respond.js';
 import type { Route } from './router.js';
 import { systemRoutes } from './system/routes.js';
 import { upgradeHandler } from './upgrade.js';
+import { startTcpApi, tcpSettings, type TcpHandlers } from './tcp.js';
+import { setApiWarnings } from './warnings.js';
 import { API_VERSION, checkApiVersion, VERSIONED_PATH } from './version.js';
 
 /** Node's default is 16 KiB; Docker's Go server takes 1 MiB. Registry auth headers can be long. */
@@ -64,6 +66,9 @@ function sendError(reply: FastifyReply, err: unknown, log: Logger): void {
   sendJson(reply, status, body);
 }
 
+/** The request and upgrade handlers of each app, for the TCP listener (tcp.ts) to serve too. */
+const tcpHandlers = new WeakMap<FastifyInstance, TcpHandlers>();
+
 /** The Fastify app with every route; not listening yet (tests inject requests into it). */
 export function buildApp(opts: ApiServerOptions): FastifyInstance {
   const { log, backends } = opts;
@@ -71,6 +76,7 @@ export function buildApp(opts: ApiServerOptions): FastifyInstance {
   const upgrades = upgradeHandler(backends.containers, log, debug, backends.execs);
   let httpServer: Server | undefined;
 
+  let handlers: TcpHandlers | undefined;
   const app = Fastify({
     logger: false,
     exposeHeadRoutes: false,
@@ -86,6 +92,7 @@ export function buildApp(opts: ApiServerOptions): FastifyInstance {
       return m[2];
     },
     serverFactory(handler) {
+      handlers = { handler, upgrade: upgrades, maxHeaderSize: MAX_HEADER_BYTES };
       httpServer = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handler);
       httpServer.on('upgrade', upgrades);
       return httpServer;
@@ -100,6 +107,8 @@ export function buildApp(opts: ApiServerOptions): FastifyInstance {
       socket.end(rawErrorResponse(Object.assign(new Error(message), { statusCode: status }), COMMON_HEADERS), () => socket.destroy());
     },
   });
+
+  if (handlers) tcpHandlers.set(app, handlers);
 
   // No body is parsed ahead of its handler: each reads JSON (bounded) or streams a tar itself.
   app.removeAllContentTypeParsers();
@@ -186,10 +195,15 @@ export async function startApiServer(cfg: Config, opts: ApiServerOptions): Promi
   await withPrivateUmask(() => app.listen({ path: socketPath }));
   const { mode, gid } = restrictSocket(socketPath, cfg.dockerSocketGroup);
   opts.log.info('serving the Docker API', { socket: socketPath, mode: mode.toString(8), group: gid === undefined ? 'root only' : cfg.dockerSocketGroup });
+  // TCP only with TLS and client certificates, or explicitly insecure (tcp.ts).
+  await app.ready();
+  const tcp = await startTcpApi(tcpSettings(process.env), tcpHandlers.get(app)!, opts.log);
+  setApiWarnings(tcp.warnings);
   return {
     app,
     socketPath,
     async close() {
+      await tcp.close();
       await app.close();
       rmSync(socketPath, { force: true });
     },

@@ -3,10 +3,10 @@
  * and resolv.conf (bind-mounted into the container, as Docker does) and the json-file log that
  * the container's monitor writes.
  *
- * Networking is a later issue: every container has a private network namespace with loopback
- * only (or the host's with --network host), so hosts maps the container's hostname to a loopback
- * address and resolv.conf is the host's without loopback nameservers (which would not be reachable
- * from the container's own namespace).
+ * Written at create: hosts maps the container's hostname to a loopback address and resolv.conf is
+ * the host's without loopback nameservers (not reachable from the container's namespace). At start
+ * network/sandbox.ts rewrites them with the container's addresses, and on a user-defined network
+ * points resolv.conf at the network's embedded resolver.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -39,6 +39,7 @@ import { generateName, NAME_ATTEMPTS, newContainerId, shortId, validateName } fr
 import { parseSignal, SIGKILL } from './signals.js';
 import { RestartManager, INITIAL_BACKOFF_MS } from './restartPolicy.js';
 import { containerSpec } from './spec.js';
+import { prepareUsernsPaths } from './security.js';
 import { NetworkSetupError, type ContainerNetworking } from './network/sandbox.js';
 import type { ContainerMounts } from './volumes/containerMounts.js';
 import type { ResolvedMounts } from './volumes/mounts.js';
@@ -190,6 +191,7 @@ export class Lifecycle {
         dnsOptions: hostConfig.DnsOptions ?? [],
         extraHosts: hostConfig.ExtraHosts ?? [],
       });
+      prepareUsernsPaths(spec, paths.dir, this.d.cfg.stateDir);
       const created = await containerd.containers.call('Create', { id, image: image.id, spec, labels: config.Labels ?? {} });
       containerdCreated = true;
       await this.d.mounts.populate(id, created.rootfs);
@@ -425,11 +427,14 @@ export class Lifecycle {
       recordContainerEvent(bus, 'die', row, { exitCode: String(exit.exit_code) });
     });
     this.notify(id, 'exit');
-    await containerd.tasks.call('Delete', { container_id: id, force: false }).catch((err) => {
-      if (!(err instanceof EngineError && err.kind === 'not_found')) this.d.log.warn('cannot delete the exited task', { id, err });
-    });
-    // Docker releases a stopped container's network: its namespace, veths, addresses and ports.
-    await this.d.networking.teardown(id).catch((err) => this.d.log.warn('cannot release the network of an exited container', { id, err }));
+    await Promise.all([
+      containerd.tasks.call('Delete', { container_id: id, force: false }).catch((err) => {
+        if (!(err instanceof EngineError && err.kind === 'not_found')) this.d.log.warn('cannot delete the exited task', { id, err });
+      }),
+      // Docker releases a stopped container's network: its namespace, veths, addresses and ports
+      // (independent of the task's deletion, so the two run side by side).
+      this.d.networking.teardown(id).catch((err) => this.d.log.warn('cannot release the network of an exited container', { id, err })),
+    ]);
     if (opts.from === 'other') hubs.exitFromElsewhere(id, exit);
     // Docker wakes stop waiters when a restart begins too.
     waiters.stopped(id, { statusCode: exit.exit_code, error: '' });

@@ -16,6 +16,8 @@
  *   const sec = daemonSecurity();              // read once from the environment
  *   if (sec.remap) spec.uid_mappings = sec.remap.uidMappings;
  */
+import { chmodSync, chownSync, statSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
 import { invalidArgument } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { resolveRemap, type IdMapping, type Remap } from './userns.js';
@@ -88,4 +90,51 @@ export function userNamespaceOf(h: UsernsFields, sec: DaemonSecurity = current):
 /** For tests: replace the settings. */
 export function setDaemonSecurity(sec: DaemonSecurity): void {
   current = sec;
+}
+
+/**
+ * What a remapped container's root (a host id of its range) must reach on the host, made
+ * reachable as Docker's remapped root dirs are: every directory on the way to the container's own
+ * files and to the engine's volumes it mounts gets search permission for others (x only — nothing
+ * becomes listable), and a volume directory still owned by the host's root becomes the container
+ * root's, so it can write there and what it writes belongs to its range. Bind mounts of the user's
+ * own host paths are left as they are: their owner decides (as with Docker).
+ */
+export function prepareUsernsPaths(spec: { uid_mappings?: Partial<IdMapping>[] | null; gid_mappings?: Partial<IdMapping>[] | null; mounts?: Array<{ type?: string; source?: string }> | null }, containerDir: string, stateDir: string): void {
+  const uid = hostIdOf(spec.uid_mappings, 0);
+  const gid = hostIdOf(spec.gid_mappings, 0);
+  if (uid === undefined || gid === undefined) return;
+  ensureTraversable(containerDir);
+  const volumes = resolve(stateDir) + sep;
+  for (const m of spec.mounts ?? []) {
+    if (m.type !== 'bind' || !m.source || !resolve(m.source).startsWith(volumes)) continue;
+    ensureTraversable(dirname(m.source));
+    try {
+      const st = statSync(m.source);
+      if (st.isDirectory() && st.uid === 0 && st.gid === 0) chownSync(m.source, uid, gid);
+    } catch {
+      /* a file bind (hosts, resolv.conf …) or gone: nothing to own */
+    }
+  }
+}
+
+/** Adds search permission for others to `dir` and each directory above it that lacks it. */
+export function ensureTraversable(dir: string): void {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    try {
+      const st = statSync(d);
+      if (st.isDirectory() && (st.mode & 0o001) === 0) chmodSync(d, (st.mode & 0o7777) | 0o001);
+    } catch {
+      /* not there yet */
+    }
+    if (d === dirname(d)) break;
+  }
+}
+
+function hostIdOf(maps: Partial<IdMapping>[] | null | undefined, id: number): number | undefined {
+  for (const m of maps ?? []) {
+    const c = m.container_id ?? 0;
+    if (id >= c && id < c + (m.size ?? 0)) return (m.host_id ?? 0) + (id - c);
+  }
+  return undefined;
 }

@@ -10,7 +10,7 @@
  */
 import type { Db } from '../../common/db.js';
 import { ZERO_TIME } from '../../common/time.js';
-import { NETWORK_MIGRATION } from './network/store.js';
+import { ENDPOINT_MAC_MIGRATION, NETWORK_MIGRATION } from './network/store.js';
 import { VOLUME_MIGRATION } from './volumes/store.js';
 
 export const DAEMON_MIGRATIONS: readonly string[] = [
@@ -44,6 +44,7 @@ export const DAEMON_MIGRATIONS: readonly string[] = [
   // Networks, endpoints, published ports (network/store.ts); volumes and mount points (volumes/store.ts).
   NETWORK_MIGRATION,
   VOLUME_MIGRATION,
+  ENDPOINT_MAC_MIGRATION,
 ];
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';

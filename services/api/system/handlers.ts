@@ -11,6 +11,7 @@ import { clientGone, COMMON_HEADERS, openStream, sendJson } from '../respond.js'
 import type { ApiRequest } from '../router.js';
 import { API_VERSION, MIN_API_VERSION } from '../version.js';
 import type { SystemBackend } from './backend.js';
+import { withApiWarnings } from '../warnings.js';
 
 /** tersane has no BuildKit: "1" tells the CLI the classic builder is what the engine offers. */
 export const BUILDER_VERSION = '1';
@@ -64,7 +65,7 @@ export function systemHandlers(backend: SystemBackend) {
     },
 
     async info(_req: ApiRequest, reply: FastifyReply) {
-      sendJson(reply, 200, await backend.info());
+      sendJson(reply, 200, withApiWarnings(await backend.info()));
     },
 
     /** A stream of JSON events, one per line; the head goes out at once, as Docker flushes it. */

@@ -21,7 +21,7 @@ import { DnsServer, type DnsDirectory } from './dns.js';
 import { Firewall, type FirewallState } from './firewall.js';
 import { base, formatCidr, formatIp, hostAt, overlaps, parseCidr, size, type Cidr } from './ipv4.js';
 import type { KernelNet } from './kernel.js';
-import { ANY_TERSANE_BRIDGE, type NetNames } from './names.js';
+import { ANY_TERSANE_BRIDGE, DOCKER_BRIDGE, type NetNames } from './names.js';
 import { hostRoutes, type HostRegistry } from './registry.js';
 import type { NetworkRow, NetworkStore } from './store.js';
 
@@ -239,13 +239,16 @@ export class NetworkManager {
     });
   }
 
-  /** When no tersane bridge is left on the host, ip_forward goes back to what it was. */
+  /**
+   * When no tersane bridge is left on the host, ip_forward goes back to what it was — unless a
+   * Docker Engine's bridges need it meanwhile.
+   */
   restoreForwarding(): void {
     const { registry } = this.d;
     registry.exclusive(() => {
       const saved = registry.meta('ip_forward');
       if (saved === undefined) return;
-      if (readdirSync(SYS_NET).some((n) => ANY_TERSANE_BRIDGE.test(n))) return;
+      if (readdirSync(SYS_NET).some((n) => ANY_TERSANE_BRIDGE.test(n) || DOCKER_BRIDGE.test(n))) return;
       writeFileSync(IP_FORWARD, saved);
       registry.setMeta('ip_forward', undefined);
     });

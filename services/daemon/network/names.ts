@@ -22,6 +22,8 @@ const CHAIN_MAX = 28;
 export const ALL_BRIDGE_PATTERNS = ['tn+', 'tersane-+'] as const;
 /** The same as a regular expression, for /sys/class/net. */
 export const ANY_TERSANE_BRIDGE = /^(tn[0-9a-f]{8}-\d+|tersane-\d+)$/;
+/** A Docker Engine's bridges (docker0, br-<network id>): they need ip_forward too. */
+export const DOCKER_BRIDGE = /^(docker\d+|br-[0-9a-f]{12})$/;
 
 export interface NetNames {
   /** Identity of this stack in host-wide records: its state directory. */

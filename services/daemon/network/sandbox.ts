@@ -46,6 +46,7 @@ export interface PlannedEndpoint {
   networkId: string;
   aliases: string[];
   ipv4: string;
+  mac: string;
 }
 
 export interface NetworkPlan {
@@ -162,7 +163,9 @@ export class ContainerNetworking {
     // The CLI names the default network "default" in EndpointsConfig when --network is not given.
     const isPrimary = (key: string) => key === mode || key === primary.name || key === primary.id || (key === 'default' && primary.name === 'bridge');
     const primaryKey = Object.keys(endpointsConfig).find(isPrimary);
-    add(primary, primaryKey ? endpointsConfig[primaryKey] : undefined, mode);
+    // --mac-address: the endpoint's (API 1.44+) or, from older clients, Config.MacAddress.
+    const primarySettings = primaryKey ? endpointsConfig[primaryKey] : undefined;
+    add(primary, user.MacAddress && !primarySettings?.MacAddress ? { ...(primarySettings ?? {}), MacAddress: user.MacAddress } : primarySettings, mode);
     for (const [key, settings] of Object.entries(endpointsConfig)) {
       if (isPrimary(key)) continue;
       add(this.findNetwork(key), settings, key);
@@ -174,6 +177,9 @@ export class ContainerNetworking {
   private endpointFor(net: NetworkRow, settings: EndpointSettings | null | undefined, key: string): PlannedEndpoint {
     const aliases = [...new Set(settings?.Aliases ?? [])];
     const ipv4 = settings?.IPAMConfig?.IPv4Address ?? '';
+    const mac = (settings?.MacAddress ?? '').toLowerCase();
+    if (mac && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac)) throw invalidArgument(`invalid MAC address: ${settings?.MacAddress}`);
+    if (mac && parseInt(mac.slice(0, 2), 16) & 1) throw invalidArgument(`invalid MAC address: ${settings?.MacAddress}: a multicast address`);
     if (net.name === 'bridge' && aliases.length > 0) throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
     if (ipv4) {
       const ip = parseIp(ipv4);
@@ -188,7 +194,7 @@ export class ContainerNetworking {
         throw invalidArgument(`invalid config for network ${key}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address ${ipv4}`);
       }
     }
-    return { networkId: net.id, aliases, ipv4 };
+    return { networkId: net.id, aliases, ipv4, mac };
   }
 
   /** The namespace a container's spec names (its own file, or what it joins). */
@@ -221,6 +227,7 @@ export class ContainerNetworking {
           position: i,
           aliases: JSON.stringify(e.aliases),
           ipv4_config: e.ipv4,
+          mac_config: e.mac,
           endpoint_id: '',
           ip: '',
           mac: '',
@@ -298,7 +305,8 @@ export class ContainerNetworking {
         const net = this.store.network(nets[i].id)!;
         const cidr = parseCidr(net.subnet)!;
         const ip = ep.ipv4_config ? this.staticAddress(id, net, ep.ipv4_config) : this.nextAddress(id, net, cidr);
-        const lease: Lease = { ep, net, cidr, ip, mac: macFor(parseIp(ip)!), veth: this.m.d.names.newVeth(), endpointId: randomBytes(32).toString('hex') };
+        const mac = ep.mac_config || macFor(parseIp(ip)!);
+        const lease: Lease = { ep, net, cidr, ip, mac, veth: this.m.d.names.newVeth(), endpointId: randomBytes(32).toString('hex') };
         this.store.setLease(id, net.id, { endpoint_id: lease.endpointId, ip, mac: lease.mac, veth: lease.veth });
         return lease;
       }),
@@ -433,6 +441,7 @@ export class ContainerNetworking {
       position,
       aliases: JSON.stringify(planned.aliases),
       ipv4_config: planned.ipv4,
+      mac_config: planned.mac,
       endpoint_id: '',
       ip: '',
       mac: '',
@@ -443,9 +452,9 @@ export class ContainerNetworking {
       const ready = await this.m.ensureBridge(net.id);
       const ep = this.store.endpoint(row.id, net.id)!;
       const [l] = this.lease(row.id, [ep], [ready]);
-      const index = this.store.endpointsOf(row.id).filter((e) => e.ip).length - 1;
+      // Named after its position, past every name the namespace's interfaces already have.
       await this.m.d.kernel.run([
-        ['veth-create', { netns: this.m.d.names.netnsPath(row.id), bridge: l.net.bridge, host: l.veth, name: `eth${index}`, addr: `${l.ip}/${l.cidr.prefix}`, mac: l.mac }],
+        ['veth-create', { netns: this.m.d.names.netnsPath(row.id), bridge: l.net.bridge, host: l.veth, name: `eth${position}`, addr: `${l.ip}/${l.cidr.prefix}`, mac: l.mac }],
       ]);
       this.writeFiles(row, this.store.endpointsOf(row.id).filter((e) => e.ip).map((e) => e.ip));
       this.d.containers.tx(() => recordDockerEvent(this.d.bus, 'network', 'connect', net.id, { container: row.id, name: net.name, type: net.driver }));

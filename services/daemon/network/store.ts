@@ -58,6 +58,9 @@ export const NETWORK_MIGRATION = `
     PRIMARY KEY (container_id, proto, container_port, host_ip, host_port)
   );`;
 
+/** --mac-address per endpoint (a later migration). */
+export const ENDPOINT_MAC_MIGRATION = `ALTER TABLE endpoints ADD COLUMN mac_config TEXT NOT NULL DEFAULT ''`;
+
 export type NetworkStatus = 'creating' | 'ready' | 'removing';
 
 export interface NetworkRow {
@@ -91,6 +94,8 @@ export interface EndpointRow {
   aliases: string;
   /** The address asked for with --ip; empty for a dynamic one. */
   ipv4_config: string;
+  /** The MAC asked for with --mac-address; empty for one derived from the address. */
+  mac_config: string;
   endpoint_id: string;
   /** The leased address while the container runs; empty otherwise. */
   ip: string;
@@ -173,8 +178,8 @@ export class NetworkStore {
   insertEndpoint(row: EndpointRow): void {
     this.db
       .prepare(
-        `INSERT INTO endpoints (container_id, network_id, position, aliases, ipv4_config, endpoint_id, ip, mac, veth)
-         VALUES (@container_id, @network_id, @position, @aliases, @ipv4_config, @endpoint_id, @ip, @mac, @veth)`,
+        `INSERT INTO endpoints (container_id, network_id, position, aliases, ipv4_config, mac_config, endpoint_id, ip, mac, veth)
+         VALUES (@container_id, @network_id, @position, @aliases, @ipv4_config, @mac_config, @endpoint_id, @ip, @mac, @veth)`,
       )
       .run(row);
   }

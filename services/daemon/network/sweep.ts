@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Config } from '../../../common/config.js';
 import { presentJumps, renderRemoval } from './firewall.js';
-import { ANY_TERSANE_BRIDGE, netNames } from './names.js';
+import { ANY_TERSANE_BRIDGE, DOCKER_BRIDGE, netNames } from './names.js';
 import { HostRegistry } from './registry.js';
 
 const SYS_NET = '/sys/class/net';
@@ -32,7 +32,7 @@ export function sweepStackNetworks(cfg: Config): void {
       for (const s of registry.ownSubnets()) registry.releaseSubnet(s.cidr);
       for (const p of registry.ownPorts()) registry.releasePortsOf(p.container);
       const forward = registry.meta('ip_forward');
-      if (forward !== undefined && !readdirSync(SYS_NET).some((n) => ANY_TERSANE_BRIDGE.test(n))) {
+      if (forward !== undefined && !readdirSync(SYS_NET).some((n) => ANY_TERSANE_BRIDGE.test(n) || DOCKER_BRIDGE.test(n))) {
         if (readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() !== forward) writeFileSync('/proc/sys/net/ipv4/ip_forward', forward);
         registry.setMeta('ip_forward', undefined);
       }
