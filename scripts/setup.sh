@@ -21,6 +21,7 @@ APT_PACKAGES=(
   busybox-static musl-tools
   gcc make libc6-dev pkg-config libseccomp-dev libcap-dev zlib1g-dev libzstd-dev
   iproute2 iptables util-linux procps psmisc openssl ca-certificates curl
+  python3
   systemd
   # The CNI reference plugins: bench/network.bench.ts measures them against tersane-net.
   containernetworking-plugins

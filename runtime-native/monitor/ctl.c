@@ -30,6 +30,8 @@ struct client {
   bool paused_stdin;            /* its last STDIN filled the queue */
   bool read_eof;
   struct ctr_process *attached;
+  struct ctr_process *bound;    /* an exec process this connection runs (EXEC), else NULL */
+  bool ran_exec;                /* it ran one: its process requests never fall back to the init */
   uint8_t flags;
   uint8_t hdr[FRAME_HDR];
   size_t hdr_got;
@@ -66,6 +68,13 @@ client_kill (struct client *c)
   c->dead = true;
   loop_forget (&c->w);
   runtime_forget_client (c);
+  if (c->bound)
+    {
+      struct ctr_process *p = c->bound;
+      c->bound = NULL;
+      c->attached = NULL;
+      exec_client_gone (p->exec);
+    }
 }
 
 static void
@@ -211,6 +220,52 @@ on_kill_done (struct runtime_op *op, bool ok, const char *msg)
 }
 
 static void
+on_resumed_after_kill (struct runtime_op *op, bool ok, const char *msg)
+{
+  if (ok)
+    mon.paused = false;
+}
+
+/* A frozen cgroup holds even SIGKILL back (cgroup v1's freezer): thaw it so the kill lands. */
+static void
+thaw_after_kill (void)
+{
+  if (!mon.paused)
+    return;
+  struct runtime_op *op = runtime_op_new ("resume", mon.opts.id, NULL);
+  if (op == NULL)
+    return;
+  op->done = on_resumed_after_kill;
+  runtime_submit (op);
+}
+
+static void
+on_pause_done (struct runtime_op *op, bool ok, const char *msg)
+{
+  bool pausing = strcmp (op->subcmd, "pause") == 0;
+  if (ok)
+    mon.paused = pausing;
+  cleanup_free char *text = NULL;
+  if (!ok && asprintf (&text, "%s container `%s`: %s", op->subcmd, mon.opts.id, msg) < 0)
+    text = NULL;
+  ctl_answer (op->client, ok, ok ? "" : (text ? text : msg));
+}
+
+static void
+req_pause (struct client *c, bool pause)
+{
+  if (mon.init.exited || exit_started () || mon.status != CTR_RUNNING)
+    return ctl_answer (c, false, "the container is not running");
+  struct runtime_op *op = runtime_op_new (pause ? "pause" : "resume", mon.opts.id, NULL);
+  if (op == NULL)
+    return ctl_answer (c, false, "out of memory");
+  op->done = on_pause_done;
+  op->client = c;
+  c->busy = true;
+  runtime_submit (op);
+}
+
+static void
 req_start (struct client *c)
 {
   if (mon.init.exited || mon.status == CTR_STOPPED)
@@ -237,6 +292,21 @@ req_signal (struct client *c, const uint8_t *p, uint32_t len)
   int sig = p[0];
   if (sig < 1 || sig >= NSIG)
     return ctl_answer (c, false, "SIGNAL: no such signal");
+  if (c->bound)
+    {
+      /* An exec process: only it (it is the monitor's child until reaped: its pid is its own). */
+      if (c->bound->exited)
+        return ctl_answer (c, false, "the process is not running");
+      if (kill (c->bound->pid, sig) < 0)
+        {
+          char msg[96];
+          snprintf (msg, sizeof msg, "signal %d to pid %d: %s", sig, (int) c->bound->pid, strerror (errno));
+          return ctl_answer (c, false, msg);
+        }
+      if (sig == SIGKILL)
+        thaw_after_kill ();
+      return ctl_answer (c, true, "");
+    }
   if (mon.init.exited || exit_started ())
     return ctl_answer (c, false, "the container is not running");
   if (p[1])
@@ -250,6 +320,8 @@ req_signal (struct client *c, const uint8_t *p, uint32_t len)
       op->client = c;
       c->busy = true;
       runtime_submit (op);
+      if (sig == SIGKILL)
+        thaw_after_kill ();
       return;
     }
   /* The init is the monitor's child until reaped, so its pid cannot have been reused. */
@@ -259,6 +331,8 @@ req_signal (struct client *c, const uint8_t *p, uint32_t len)
       snprintf (msg, sizeof msg, "signal %d to pid %d: %s", sig, (int) mon.init.pid, strerror (errno));
       return ctl_answer (c, false, msg);
     }
+  if (sig == SIGKILL)
+    thaw_after_kill ();
   ctl_answer (c, true, "");
 }
 
@@ -267,8 +341,9 @@ req_status (struct client *c)
 {
   static const char *const names[] = { "created", "running", "stopped" };
   enum ctr_status st = mon.init.exited ? CTR_STOPPED : mon.status;
+  const char *name = st == CTR_RUNNING && mon.paused ? "paused" : names[st];
   char json[96];
-  snprintf (json, sizeof json, "{\"pid\":%d,\"status\":\"%s\"}", (int) mon.init.pid, names[st]);
+  snprintf (json, sizeof json, "{\"pid\":%d,\"status\":\"%s\"}", (int) mon.init.pid, name);
   ctl_answer (c, true, json);
 }
 
@@ -276,29 +351,52 @@ static void
 dispatch (struct client *c, uint8_t type, const uint8_t *p, uint32_t len)
 {
   struct tn_error *err = NULL;
+  /* STDIN, CLOSE_STDIN, RESIZE and SIGNAL go to the exec a connection runs, else to the init. */
+  struct ctr_process *target = c->bound ? c->bound : &mon.init;
+  if (c->ran_exec && c->bound == NULL)
+    switch (type)
+      {
+      case REQ_STDIN:
+      case REQ_CLOSE_STDIN:
+        return;
+      case REQ_RESIZE:
+      case REQ_SIGNAL:
+        return ctl_answer (c, false, "the process is not running");
+      }
   switch (type)
     {
     case REQ_START:
       req_start (c);
       break;
+    case REQ_EXEC:
+      if (c->bound || c->attached)
+        return ctl_answer (c, false, "EXEC: this connection is already attached or runs an exec");
+      exec_request (c, p, len);
+      break;
+    case REQ_PAUSE:
+    case REQ_RESUME:
+      req_pause (c, type == REQ_PAUSE);
+      break;
     case REQ_ATTACH:
       if (len < 1)
         return ctl_answer (c, false, "ATTACH: payload is u8 flags");
+      if (c->bound)
+        return ctl_answer (c, false, "ATTACH: this connection runs an exec");
       c->attached = &mon.init;
       c->flags = p[0] & (ATTACH_STDIN | ATTACH_STDOUT | ATTACH_STDERR);
       ctl_answer (c, true, "");
       break;
     case REQ_STDIN:
-      if (stdin_write (&mon.init, p, len))
+      if (stdin_write (target, p, len))
         c->paused_stdin = true;
       break;
     case REQ_CLOSE_STDIN:
-      stdin_close (&mon.init);
+      stdin_close (target);
       break;
     case REQ_RESIZE:
       if (len < 4)
         return ctl_answer (c, false, "RESIZE: payload is u16 rows, u16 cols");
-      if (stdio_resize (&mon.init, (unsigned) (p[0] << 8 | p[1]), (unsigned) (p[2] << 8 | p[3]), &err) < 0)
+      if (stdio_resize (target, (unsigned) (p[0] << 8 | p[1]), (unsigned) (p[2] << 8 | p[3]), &err) < 0)
         return answer_error (c, &err);
       ctl_answer (c, true, "");
       break;
@@ -464,6 +562,36 @@ ctl_broadcast_exit (const char *json)
         unlink (sock_path);
     }
   for (struct client *c = clients; c; c = c->next)
+    if (c->bound == NULL)
+      client_send (c, MSG_EXIT, json, strlen (json), NULL, 0);
+}
+
+void
+ctl_busy (struct client *c)
+{
+  if (c)
+    {
+      c->busy = true;
+      client_update (c);
+    }
+}
+
+void
+ctl_bind_exec (struct client *c, struct ctr_process *p)
+{
+  if (c == NULL || c->dead)
+    return;
+  c->bound = p;
+  c->attached = p;
+  if (p)
+    c->ran_exec = true;
+  c->flags = p ? (ATTACH_STDIN | ATTACH_STDOUT | ATTACH_STDERR) : 0;
+}
+
+void
+ctl_send_exit (struct client *c, const char *json)
+{
+  if (c)
     client_send (c, MSG_EXIT, json, strlen (json), NULL, 0);
 }
 

@@ -45,6 +45,9 @@ finish (void)
     return;
   phase = PH_DONE;
   loop_timer (0, NULL);
+  /* Exec processes died with the container (its pid namespace, or `delete --force`); any whose
+   * end was not learnt by now is reported as unknown rather than left waiting. */
+  exec_abandon_all ();
   log_close ();
   ctl_close_all ();
   loop_stop ();
@@ -53,7 +56,7 @@ finish (void)
 void
 exit_poll (void)
 {
-  if (phase == PH_FLUSHING && ctl_flushed ())
+  if (phase == PH_FLUSHING && ctl_flushed () && exec_all_done ())
     finish ();
 }
 
@@ -180,8 +183,10 @@ exit_reap (void)
         continue;
       if (initp && pid == initp->pid && !initp->exited)
         on_init_exit (status);
-      /* Anything else is an orphan of the container's (an exec'd process, a daemonised child):
-       * reaping it is all a subreaper owes it. */
+      /* An exec process goes to its connection; anything else is an orphan of the container's (a
+       * daemonised child): reaping it is all a subreaper owes it. */
+      else
+        exec_reaped (pid, status);
     }
 }
 

@@ -158,6 +158,7 @@ loop_run (void)
         }
       ctl_collect ();
       runtime_collect ();
+      exec_collect ();
       exit_poll ();
     }
 }

@@ -160,7 +160,10 @@ setup (struct tn_error **err)
     }
 
   struct stdio_setup io;
-  if (stdio_prepare (&mon.init, o, &io, err) < 0)
+  cleanup_free char *console_path = state_path ("console.sock");
+  if (console_path == NULL)
+    return tn_error_sys (err, ENOMEM, "state");
+  if (stdio_prepare (&mon.init, o->terminal, o->stdin_open, console_path, &io, err) < 0)
     {
       stdio_setup_release (&io);
       return tn_error_wrap (err, "container stdio");
@@ -233,7 +236,8 @@ setup (struct tn_error **err)
   exit_setup (&mon.init);
   /* A SIGCHLD for an init that died already was consumed above: look again. */
   exit_reap ();
-  return 0;
+  /* from here on the host is touched only through the runtime, kill(2) and the final unmount */
+  return privs_drop_after_create (err);
 }
 
 /* A state dir whose monitor still runs belongs to that monitor: never clobber its socket. */

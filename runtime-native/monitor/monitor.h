@@ -13,6 +13,7 @@
  *   exit.c     reaping (subreaper), the exit record, clean-up, the exit file
  *   rootfs.c   mounting and unmounting the container's rootfs
  *   oom.c      the cgroup's OOM-kill counter
+ *   exec.c     processes run in the running container (`runtime exec`), each bound to a connection
  *   json.c     the little JSON reading the monitor needs (config.json, the runtime's log)
  */
 #ifndef TN_MONITOR_H
@@ -96,8 +97,8 @@ void log_flush_stream (int stream, uint64_t when_ns);
 void log_close (void);
 
 /* ---- a process of the container and its stdio (stdio.c) ----
- * Today only the init process exists; an exec process would be a second struct ctr_process with
- * its own pipes, bound to the connection that asked for it. */
+ * The init process (mon.init), and any exec processes (exec.c), each with its own pipes or pty.
+ * Only the init's output goes to the log. */
 struct chunk {
   struct chunk *next;
   size_t len, off;
@@ -122,6 +123,7 @@ struct stdin_sink {
 struct ctr_process {
   pid_t pid;
   bool is_init;
+  struct exec_proc *exec;      /* the exec this process is, NULL for the init */
   struct out_stream out[2];    /* stdout (or the pty) and stderr; fd -1 when absent / at EOF */
   struct stdin_sink in;
   int pty_master;              /* -1 without a terminal */
@@ -134,10 +136,13 @@ struct ctr_process {
  * handed to the runtime are returned in child_fds[3]; the monitor keeps the other ends. */
 struct stdio_setup {
   int child_fds[3];
-  int console_listen;          /* terminal: the console socket's listening fd */
+  struct watch console;        /* terminal: the console socket's listening fd */
   char *console_path;
+  struct ctr_process *proc;
 };
-int stdio_prepare (struct ctr_process *p, const struct mon_opts *o, struct stdio_setup *s, struct tn_error **err);
+/* terminal / stdin_open: what the process gets; console_path: where its console socket goes. */
+int stdio_prepare (struct ctr_process *p, bool terminal, bool stdin_open, const char *console_path, struct stdio_setup *s,
+                   struct tn_error **err);
 /* After `create`: closes the child's ends, registers the monitor's ends with the loop. */
 int stdio_attach_loop (struct ctr_process *p, struct stdio_setup *s, struct tn_error **err);
 void stdio_setup_release (struct stdio_setup *s);
@@ -151,6 +156,8 @@ bool stdio_drained (struct ctr_process *p);
 void stdio_stop_output (struct ctr_process *p);
 /* Whatever the container's stderr pipe holds (a failed create may have written there). */
 char *stdio_peek_stderr (struct ctr_process *p);
+/* Stops watching and closes every descriptor of p (an exec process that is done). */
+void stdio_close_all (struct ctr_process *p);
 
 /* ---- fd passing (cmsg.c) ---- */
 int cmsg_recv_fd (int sock, struct tn_error **err);
@@ -158,17 +165,25 @@ int cmsg_recv_fd (int sock, struct tn_error **err);
 /* ---- the control socket (ctl.c) ---- */
 enum {
   REQ_START = 0x01, REQ_ATTACH = 0x02, REQ_STDIN = 0x03, REQ_CLOSE_STDIN = 0x04,
-  REQ_RESIZE = 0x05, REQ_SIGNAL = 0x06, REQ_STATUS = 0x07,
+  REQ_RESIZE = 0x05, REQ_SIGNAL = 0x06, REQ_STATUS = 0x07, REQ_EXEC = 0x08, REQ_PAUSE = 0x09, REQ_RESUME = 0x0a,
   MSG_RESULT = 0x81, MSG_STDOUT = 0x82, MSG_STDERR = 0x83, MSG_EXIT = 0x84,
 };
 enum { ATTACH_STDIN = 1, ATTACH_STDOUT = 2, ATTACH_STDERR = 4 };
+enum { EXEC_STDIN = 1, EXEC_TERMINAL = 2 };
 
 struct client;
 int ctl_listen (const char *path, struct tn_error **err);
 /* Output of proc for every client attached to that stream. */
 void ctl_broadcast_output (struct ctr_process *proc, int stream, const uint8_t *data, size_t len);
-/* EXIT to every client; the listening socket is closed. */
+/* EXIT to every client not bound to an exec; the listening socket is closed. */
 void ctl_broadcast_exit (const char *json);
+/* Binds c to an exec process: its output comes to c, and c's STDIN / CLOSE_STDIN / RESIZE / SIGNAL
+ * go to it. NULL unbinds. */
+void ctl_bind_exec (struct client *c, struct ctr_process *p);
+/* c waits for an answer that comes later (ctl_answer): nothing more is read from it until then. */
+void ctl_busy (struct client *c);
+/* Sends one EXIT frame to c (an exec's end). */
+void ctl_send_exit (struct client *c, const char *json);
 /* True when no client has anything queued. */
 bool ctl_flushed (void);
 /* Answers the request a client is waiting on (its pending async request), then lets it go on. */
@@ -197,6 +212,7 @@ struct runtime_op {
   int wait_status;
   runtime_done_fn done;
   struct client *client;        /* who waits for the answer; NULL when gone or nobody */
+  void *data;                   /* the requester's own (an exec: its struct exec_proc) */
 };
 void runtime_init (const struct mon_opts *o);
 /* A new op for `RUNTIME [globals] SUBCMD args… ` (NULL-terminated). */
@@ -226,9 +242,32 @@ bool exit_started (void);
 /* Called by the loop between batches: finishes once EXIT reached every client. */
 void exit_poll (void);
 
+/* ---- exec processes (exec.c) ---- */
+struct exec_proc;
+/* EXEC on connection c: payload u8 flags (EXEC_STDIN, EXEC_TERMINAL), then the OCI process JSON.
+ * Answered at once on a bad request, else once the runtime's exec returned. */
+void exec_request (struct client *c, const uint8_t *payload, uint32_t len);
+/* Frees retired execs (called by the loop between batches). */
+void exec_collect (void);
+/* The connection an exec is bound to went away: its stdin closes, its output goes nowhere. */
+void exec_client_gone (struct exec_proc *e);
+/* A child was reaped: true if it was an exec process (or is kept for one whose pid is not known yet). */
+bool exec_reaped (pid_t pid, int status);
+/* Output of an exec process reached EOF on every stream. */
+void exec_output_closed (struct exec_proc *e);
+/* True once every exec process has been reported (or there are none). */
+bool exec_all_done (void);
+/* The monitor is leaving: every exec not reported yet is reported (unknown end: 255) and freed. */
+void exec_abandon_all (void);
+
 /* ---- rootfs (rootfs.c) ---- */
 int rootfs_mount (const struct mon_opts *o, struct tn_error **err);
 void rootfs_unmount (void);
+/* privs.c: keep only CAP_KILL and CAP_SYS_ADMIN (and stop being dumpable) once created. */
+int privs_drop_after_create (struct tn_error **err);
+/* idmap.c: an overlay rootfs whose layers are idmapped (uidmap=/gidmap= in its options). */
+bool idmap_requested (const char *options);
+int idmap_overlay_mount (const char *options, const char *target, struct tn_error **err);
 
 /* ---- OOM (oom.c) ---- */
 void oom_watch_start (pid_t pid);
@@ -249,6 +288,7 @@ struct monitor {
   struct ctr_process init;
   enum ctr_status status;
   bool start_pending;
+  bool paused;                 /* frozen by the runtime's `pause` */
   uint64_t create_begin_ns, create_end_ns;
 };
 extern struct monitor mon;

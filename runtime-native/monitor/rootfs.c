@@ -43,7 +43,13 @@ rootfs_mount (const struct mon_opts *o, struct tn_error **err)
     return 0;
   if (rootfs_path (o, &target, err) < 0)
     return tn_error_wrap (err, "rootfs");
-  if (mount (o->rootfs_source, target, o->rootfs_type, 0, o->rootfs_options) < 0)
+  if (strcmp (o->rootfs_type, "overlay") == 0 && idmap_requested (o->rootfs_options))
+    {
+      /* a container in a user namespace of its own: its layers idmapped (idmap.c) */
+      if (idmap_overlay_mount (o->rootfs_options, target, err) < 0)
+        return -1;
+    }
+  else if (mount (o->rootfs_source, target, o->rootfs_type, 0, o->rootfs_options) < 0)
     return tn_error_sys (err, errno, "mount rootfs `%s` (type %s) on `%s`", o->rootfs_source, o->rootfs_type, target);
   mounted = true;
   return 0;

@@ -1,7 +1,8 @@
-/* The container's stdio. Without a terminal: one pipe per stream, the runtime hands the child ends to
- * the container's init. With a terminal: the runtime sends the pty master over the console socket,
- * and the master carries stdout (both streams) and stdin. Output goes to the log first, then to
- * every attached client; stdin is a bounded queue written as the container reads. */
+/* The stdio of a container's process (its init, or an exec). Without a terminal: one pipe per
+ * stream, the runtime hands the child ends to the process. With a terminal: the runtime sends the
+ * pty master over a console socket, and the master carries stdout (both streams) and stdin. The
+ * init's output goes to the log first, then to every attached client (an exec's only to the
+ * connection it is bound to); stdin is a bounded queue written as the process reads. */
 #include "monitor.h"
 #include "cleanup.h"
 
@@ -34,7 +35,8 @@ out_close (struct out_stream *s)
 {
   if (s->w.fd < 0)
     return;
-  log_flush_stream (s->stream, now_realtime_ns ());
+  if (s->proc->is_init)
+    log_flush_stream (s->stream, now_realtime_ns ());
   loop_forget (&s->w);
   close (s->w.fd);
   s->w.fd = -1;
@@ -49,7 +51,8 @@ out_read (struct out_stream *s, int rounds)
       ssize_t n = read (s->w.fd, io_buf, sizeof io_buf);
       if (n > 0)
         {
-          log_output (s->stream, (const char *) io_buf, (size_t) n, now_realtime_ns ());
+          if (s->proc->is_init)
+            log_output (s->stream, (const char *) io_buf, (size_t) n, now_realtime_ns ());
           ctl_broadcast_output (s->proc, s->stream, io_buf, (size_t) n);
           continue;
         }
@@ -68,8 +71,12 @@ static void
 on_output (struct watch *w, uint32_t events)
 {
   struct out_stream *s = (struct out_stream *) w;
-  if (out_read (s, READS_PER_EVENT) && s->proc->is_init && stdio_drained (s->proc))
+  if (!out_read (s, READS_PER_EVENT) || !stdio_drained (s->proc))
+    return;
+  if (s->proc->is_init)
     exit_output_closed ();
+  else if (s->proc->exec)
+    exec_output_closed (s->proc->exec);
 }
 
 bool
@@ -257,12 +264,12 @@ stdio_resize (struct ctr_process *p, unsigned rows, unsigned cols, struct tn_err
 
 /* ---- set-up ---- */
 
-static struct ctr_process *console_proc;
-static struct watch console_watch = { .fd = -1 };
-
+/* Takes the pty master from a runtime connected to the console socket, if one is there. */
 static void
 on_console (struct watch *w, uint32_t events)
 {
+  struct stdio_setup *s = (struct stdio_setup *) ((char *) w - offsetof (struct stdio_setup, console));
+  struct ctr_process *console_proc = s->proc;
   int conn = accept4 (w->fd, NULL, NULL, SOCK_CLOEXEC);
   if (conn < 0)
     return;
@@ -297,40 +304,41 @@ proc_init_fds (struct ctr_process *p)
 }
 
 int
-stdio_prepare (struct ctr_process *p, const struct mon_opts *o, struct stdio_setup *s, struct tn_error **err)
+stdio_prepare (struct ctr_process *p, bool terminal, bool stdin_open, const char *console_path, struct stdio_setup *s,
+               struct tn_error **err)
 {
   proc_init_fds (p);
   s->child_fds[0] = s->child_fds[1] = s->child_fds[2] = -1;
-  s->console_listen = -1;
+  s->console.fd = -1;
+  s->console.registered = false;
+  s->console.fn = on_console;
   s->console_path = NULL;
+  s->proc = p;
 
-  if (o->terminal)
+  if (terminal)
     {
-      if (asprintf (&s->console_path, "%s/console.sock", o->state_dir) < 0)
+      if ((s->console_path = strdup (console_path)) == NULL)
         return tn_error_sys (err, ENOMEM, "console socket");
       struct sockaddr_un sa = { .sun_family = AF_UNIX };
       strncpy (sa.sun_path, s->console_path, sizeof sa.sun_path - 1);
       unlink (s->console_path);
-      s->console_listen = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      if (s->console_listen < 0)
+      s->console.fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      if (s->console.fd < 0)
         return tn_error_sys (err, errno, "console socket");
-      if (bind (s->console_listen, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (s->console_listen, 1) < 0)
+      if (bind (s->console.fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (s->console.fd, 1) < 0)
         return tn_error_sys (err, errno, "console socket `%s`", s->console_path);
-      console_watch.fd = s->console_listen;
-      console_watch.fn = on_console;
-      console_proc = p;
-      loop_watch (&console_watch, EPOLLIN);
+      loop_watch (&s->console, EPOLLIN);
       /* The runtime's own stdio: nothing in, its output captured for error messages. */
       s->child_fds[0] = open ("/dev/null", O_RDONLY | O_CLOEXEC);
       if (s->child_fds[0] < 0)
         return tn_error_sys (err, errno, "open /dev/null");
-      if (!o->stdin_open)
+      if (!stdin_open)
         p->in.closed = true;
       return 0;
     }
 
   int fds[2];
-  if (o->stdin_open)
+  if (stdin_open)
     {
       if (pipe2 (fds, O_CLOEXEC) < 0)
         return tn_error_sys (err, errno, "stdin pipe");
@@ -365,12 +373,11 @@ stdio_setup_release (struct stdio_setup *s)
         close (s->child_fds[i]);
         s->child_fds[i] = -1;
       }
-  if (s->console_listen >= 0)
+  if (s->console.fd >= 0)
     {
-      loop_forget (&console_watch);
-      console_watch.fd = -1;
-      close (s->console_listen);
-      s->console_listen = -1;
+      loop_forget (&s->console);
+      close (s->console.fd);
+      s->console.fd = -1;
     }
   if (s->console_path)
     {
@@ -383,7 +390,11 @@ stdio_setup_release (struct stdio_setup *s)
 int
 stdio_attach_loop (struct ctr_process *p, struct stdio_setup *s, struct tn_error **err)
 {
-  bool terminal = s->console_listen >= 0;
+  bool terminal = s->console.fd >= 0;
+  /* The runtime connected and sent the master before it exited; the loop may not have taken the
+   * connection yet (the runtime's exit can come first in the same batch of events). */
+  if (terminal && p->pty_master < 0)
+    on_console (&s->console, EPOLLIN);
   stdio_setup_release (s);
   if (terminal)
     {
@@ -418,4 +429,23 @@ stdio_peek_stderr (struct ctr_process *p)
     return NULL;
   buf[n] = '\0';
   return strdup (buf);
+}
+
+void
+stdio_close_all (struct ctr_process *p)
+{
+  for (int i = 0; i < 2; i++)
+    if (p->out[i].w.fd >= 0)
+      {
+        loop_forget (&p->out[i].w);
+        close (p->out[i].w.fd);
+        p->out[i].w.fd = -1;
+      }
+  if (!p->in.closed || p->in.w.fd >= 0)
+    sink_shut (&p->in);
+  if (p->pty_master >= 0)
+    {
+      close (p->pty_master);
+      p->pty_master = -1;
+    }
 }

@@ -136,7 +136,7 @@ export class ContainerService {
       try {
         store.transaction(() => {
           snapshotId = snapshots.prepareActive(req.id);
-          chownUpperForUserns(snapshots.fs(snapshotId), req.spec);
+          chownUpperForUserns(snapshots.fs(snapshotId), req.spec, this.bundles);
           this.writeBundle(req.id, runtimeSpec);
           store.insertContainer({
             id: req.id,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerSpec__Output } from '../../common/proto-types/tersane/containerd/v1/ContainerSpec.js';
-import { ALL_CAPABILITIES, capabilitySet, DEFAULT_CAPABILITIES, generateSpec, MASKED_PATHS, normalizeCapability, READONLY_PATHS, type HostFacts } from './spec.js';
+import { ALL_CAPABILITIES, capabilitySet, DEFAULT_CAPABILITIES, generateSpec, MASKED_PATHS, NETWORK_SYSCTLS, normalizeCapability, READONLY_PATHS, type HostFacts } from './spec.js';
 
 /** This host's bounding set lacks CAP_SYS_RESOURCE; the tests pin that down rather than read it. */
 const HOST: HostFacts = { boundingCaps: ALL_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE'), cgroupV2: false };
@@ -44,14 +44,15 @@ describe('generateSpec defaults (as Docker)', () => {
     expect(s.linux.cgroupsPath).toBe(`/tersane-test/${'c0ffee'.padEnd(64, '0')}`);
     expect(gen({ cgroup_parent: '/custom' }).linux.cgroupsPath).toBe(`/custom/${'c0ffee'.padEnd(64, '0')}`);
   });
-  it('has the process defaults, the device rules and no seccomp yet', () => {
+  it('has the process defaults, the device rules and the default seccomp profile', () => {
     expect(s.process).toMatchObject({ terminal: false, cwd: '/', user: { uid: 0, gid: 0 }, oomScoreAdj: 0, args: ['sh'] });
     expect(s.process.env).toEqual(['PATH=/bin', 'HOME=/root']);
     expect(s.process.noNewPrivileges).toBeUndefined();
     expect(s.linux.resources.devices[0]).toEqual({ allow: false, access: 'rwm' });
     expect(s.linux.resources.devices).toContainEqual({ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' });
     expect(s.linux.resources.devices).toContainEqual({ allow: false, type: 'c', major: 10, minor: 229, access: 'rwm' });
-    expect(s.linux.seccomp).toBeUndefined();
+    // Docker's default profile for the default capability set (seccomp/ has its own tests).
+    expect(s.linux.seccomp).toMatchObject({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1 });
     expect(s.root).toEqual({ path: 'rootfs' });
     expect(s.hostname).toBe('c0ffee000000');
   });
@@ -96,7 +97,7 @@ describe('generateSpec from the ContainerSpec', () => {
     expect(s.process.cwd).toBe('/srv');
     expect(s.process.noNewPrivileges).toBe(true);
     expect(s.process.oomScoreAdj).toBe(500);
-    expect(s.linux.sysctl).toEqual({ 'net.ipv4.ip_forward': '1' });
+    expect(s.linux.sysctl).toEqual({ ...NETWORK_SYSCTLS, 'net.ipv4.ip_forward': '1' });
     expect(s.process.rlimits).toEqual([{ type: 'RLIMIT_NOFILE', soft: 100, hard: 200 }]);
     expect(s.mounts.find((m: any) => m.destination === '/dev/shm').options).toContain('size=1048576');
     expect(s.linux.resources.memory).toEqual({ limit: 1 << 30 });

@@ -47,6 +47,12 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 
+/** Sysctls Docker sets in a container's own network namespace. */
+export const NETWORK_SYSCTLS: Readonly<Record<string, string>> = {
+  'net.ipv4.ip_unprivileged_port_start': '0',
+  'net.ipv4.ping_group_range': '0 2147483647',
+};
+
 /** Where the init (--init: tersane-init, runtime-native/init) appears inside, as Docker's does. */
 const INIT_PATH_IN_CONTAINER = '/sbin/docker-init';
 
@@ -321,7 +327,12 @@ export function generateSpec(input: SpecInput): Record<string, any> {
     cgroupsPath: `/${cgroupParent}/${id}`,
     namespaces: namespacesOf(spec, host),
   };
-  if (spec.sysctls && Object.keys(spec.sysctls).length) linux.sysctl = { ...spec.sysctls };
+  // Docker's defaults for a network namespace of the container's own (moby 20.10+): ports below
+  // 1024 and ICMP echo sockets for every user — which also lets the root of a user namespace bind
+  // them in a network namespace the engine made. The container's own sysctls take precedence.
+  const ownNetwork = spec.namespaces?.network !== 'host' && !(spec.namespaces?.network ?? '').startsWith('/proc/');
+  const sysctl = { ...(ownNetwork ? NETWORK_SYSCTLS : {}), ...(spec.sysctls ?? {}) };
+  if (Object.keys(sysctl).length) linux.sysctl = sysctl;
   const allDevices = spec.privileged ? hostDevices() : [];
   for (const d of devices) if (!allDevices.some((x) => x.path === d.path)) allDevices.push(d);
   if (allDevices.length) linux.devices = allDevices;

@@ -16,7 +16,8 @@
  * @example
  *   const mount = withIdmap(snapshots.mount(active, lowers), row.spec_input);
  */
-import { chownSync } from 'node:fs';
+import { chmodSync, chownSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Mount } from '../../common/proto-types/tersane/common/v1/Mount.js';
 import type { IdMapping } from '../../common/proto-types/tersane/containerd/v1/IdMapping.js';
 
@@ -54,10 +55,19 @@ export function withIdmap(mount: Mount, specInput: string): Mount {
   return { ...mount, options: [...(mount.options ?? []), ...opt('uidmap', spec.uid_mappings!), ...opt('gidmap', spec.gid_mappings!)] };
 }
 
-/** The read-write layer's root belongs to the container's root. */
-export function chownUpperForUserns(upper: string, spec: Mapped): void {
+/**
+ * The read-write layer's root belongs to the container's root, and the runtime — inside the
+ * container's user namespace, as a host id of its range — can reach the bundle: every directory
+ * above the bundles gets search permission for others (x only, as Docker's 0711 state dirs).
+ */
+export function chownUpperForUserns(upper: string, spec: Mapped, bundles: string): void {
   if (!hasUserns(spec)) return;
   const uid = hostIdOf(spec.uid_mappings, 0);
   const gid = hostIdOf(spec.gid_mappings, 0);
   if (uid !== undefined && gid !== undefined) chownSync(upper, uid, gid);
+  for (let d = resolve(bundles); ; d = dirname(d)) {
+    const st = statSync(d);
+    if ((st.mode & 0o001) === 0) chmodSync(d, (st.mode & 0o7777) | 0o001);
+    if (d === dirname(d)) break;
+  }
 }

@@ -560,11 +560,35 @@ export class Lifecycle {
     try {
       await containerd.tasks.call('Kill', { container_id: row.id, signal: sig, all: false });
       store.tx(() => recordContainerEvent(bus, 'kill', row, { signal: String(sig) }));
+      await this.thawForSignal(row, sig);
       return true;
     } catch (err) {
       if (err instanceof EngineError && (err.kind === 'not_found' || err.kind === 'failed_precondition')) return false;
       throw err;
     }
+  }
+
+  /**
+   * Docker's killWithSignal on a paused container: the stop signal (any signal when none is
+   * configured) is followed by an unpause, so the process gets it now. SIGKILL needs none: the
+   * monitor thaws the container itself after it.
+   */
+  private async thawForSignal(row: ContainerRow, sig: number): Promise<void> {
+    const current = this.d.store.get(row.id);
+    if (current?.status !== 'paused' || sig === SIGKILL) return;
+    const stopSignal = parsedConfig(current).StopSignal;
+    if (stopSignal && parseSignal(stopSignal) !== sig) return;
+    try {
+      await this.d.containerd.tasks.call('Resume', { container_id: row.id });
+    } catch (err) {
+      this.d.log.warn('cannot unpause the container after signalling it', { id: row.id, err: (err as Error).message });
+      return;
+    }
+    this.d.store.tx(() => {
+      this.d.store.update(row.id, { status: 'running' });
+      recordContainerEvent(this.d.bus, 'unpause', current);
+    });
+    this.notify(row.id, 'unpause');
   }
 
   async kill(ref: string, signal: string): Promise<void> {
@@ -588,7 +612,6 @@ export class Lifecycle {
           this.cancelRestart(current);
           return;
         }
-        if (current.status === 'paused' && sig !== SIGKILL) throw conflict(`Container ${row.id} is paused. Unpause the container before stopping or killing`);
         if (sig === SIGKILL) return; // below, without the lock
         this.d.store.update(row.id, { manually_stopped: 1 });
         const sent = await this.signalTask(current, sig);

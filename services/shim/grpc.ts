@@ -8,8 +8,10 @@ import type { AttachInput__Output } from '../../common/proto-types/tersane/commo
 import type { AttachOutput } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
 import type { ShimHandlers } from '../../common/proto-types/tersane/shim/v1/Shim.js';
 import type { AttachHandle, TaskManager } from './tasks.js';
+import type { ExecManager } from './execs.js';
+import { execStream } from './execStream.js';
 
-export function shimHandlers(tasks: TaskManager): ShimHandlers {
+export function shimHandlers(tasks: TaskManager, execs: ExecManager): ShimHandlers {
   return {
     CreateTask: unary(async (req) => tasks.create(req)),
     StartTask: unary(async (req) => tasks.start(req.id)),
@@ -26,6 +28,23 @@ export function shimHandlers(tasks: TaskManager): ShimHandlers {
       return {};
     }),
     AttachTask: duplex((call) => attach(tasks, call)),
+    ExecProcess: duplex((call) => execStream(execs, call)),
+    ResizeExec: unary(async (req) => {
+      await execs.resize(req.id, req.exec_id, req.rows, req.cols);
+      return {};
+    }),
+    KillExec: unary(async (req) => {
+      await execs.kill(req.id, req.exec_id, req.signal);
+      return {};
+    }),
+    PauseTask: unary(async (req) => {
+      await tasks.pause(req.id, true);
+      return {};
+    }),
+    ResumeTask: unary(async (req) => {
+      await tasks.pause(req.id, false);
+      return {};
+    }),
   };
 }
 
@@ -69,7 +88,8 @@ function attach(tasks: TaskManager, call: grpc.ServerDuplexStream<AttachInput__O
       if (msg.input === 'stdin' && msg.stdin) handle.stdin(msg.stdin);
       else if (msg.input === 'close_stdin') handle.closeStdin();
     });
-    // The client ending its side means no more stdin; output keeps flowing until the exit.
-    call.on('end', () => handle?.closeStdin());
+    // Only an explicit `close_stdin` ends the container's stdin: grpc-js reports a cancelled call
+    // as an end of input first (then 'cancelled'), so a client detaching (Ctrl-P Ctrl-Q, `docker
+    // attach` leaving) would otherwise send the shell in a terminal its EOF and end it.
   });
 }

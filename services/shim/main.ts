@@ -8,6 +8,7 @@ import type { ProtoGrpcType } from '../../common/proto-types/shim.js';
 import { shimHandlers } from './grpc.js';
 import { SHIM_MIGRATIONS, TaskStore } from './store.js';
 import { TaskManager } from './tasks.js';
+import { ExecManager } from './execs.js';
 
 runService({
   layer: 'shim',
@@ -16,7 +17,7 @@ runService({
     const tasks = new TaskManager(ctx, new TaskStore(ctx.db));
     await tasks.adopt();
     const contract = loadContract<ProtoGrpcType>('shim').tersane.shim.v1;
-    const server = await serve(ctx.config.socket('shim'), [[contract.Shim.service, shimHandlers(tasks) as never]]);
+    const server = await serve(ctx.config.socket('shim'), [[contract.Shim.service, shimHandlers(tasks, new ExecManager(tasks)) as never]]);
     return { stop: () => shutdown(server) };
   },
 });

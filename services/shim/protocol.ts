@@ -13,6 +13,9 @@ export const Request = {
   RESIZE: 0x05,
   SIGNAL: 0x06,
   STATUS: 0x07,
+  EXEC: 0x08,
+  PAUSE: 0x09,
+  RESUME: 0x0a,
 } as const;
 
 export const Reply = {
@@ -23,6 +26,9 @@ export const Reply = {
 } as const;
 
 export const AttachFlag = { STDIN: 1, STDOUT: 2, STDERR: 4 } as const;
+
+/** EXEC's first payload byte. */
+export const ExecFlag = { STDIN: 1, TERMINAL: 2 } as const;
 
 export interface Frame {
   type: number;
