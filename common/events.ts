@@ -72,7 +72,7 @@ export class EventBus {
   private readonly connectedWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly layer: string,
     private readonly natsUrl: string,
     private readonly log: Logger,

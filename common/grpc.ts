@@ -183,6 +183,28 @@ export function clientStream<Req, Res>(fn: (call: grpc.ServerReadableStream<Req,
   };
 }
 
+/** The first message of a client stream, or undefined when the stream ends or is cancelled first. */
+export function firstMessage<T>(call: grpc.ServerDuplexStream<T, unknown>): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const onData = (m: T) => {
+      cleanup();
+      resolve(m);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(undefined);
+    };
+    const cleanup = () => {
+      call.off('data', onData);
+      call.off('end', onEnd);
+      call.off('cancelled', onEnd);
+    };
+    call.on('data', onData);
+    call.on('end', onEnd);
+    call.on('cancelled', onEnd);
+  });
+}
+
 // ---- clients ------------------------------------------------------------------------------------
 
 type Callback<R> = (err: grpc.ServiceError | null, value?: R) => void;

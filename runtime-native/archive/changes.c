@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include "openat2.h"
 
 #define OVERLAY_OPAQUE_XATTR "trusted.overlay.opaque"
 
@@ -32,7 +33,7 @@ lstat_below (int layer, const char *rel, struct stat *st)
     return -1;
   char *slash = strrchr (dir, '/');
   *slash = '\0';
-  cleanup_close int dfd = sys_openat2 (layer, dir[0] ? dir + 1 : ".", O_PATH | O_DIRECTORY | O_CLOEXEC,
+  cleanup_close int dfd = tn_openat2 (layer, dir[0] ? dir + 1 : ".", O_PATH | O_DIRECTORY | O_CLOEXEC,
                                        RESOLVE_IN_ROOT_FLAGS_NO_SYMLINKS);
   if (dfd < 0)
     return 0;
@@ -89,7 +90,7 @@ push (char ***list, size_t *n, const char *s)
 static bool
 only_listed (int upper, const char *rel, char **list)
 {
-  cleanup_close int dfd = sys_openat2 (upper, rel + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT_FLAGS_NO_SYMLINKS);
+  cleanup_close int dfd = tn_openat2 (upper, rel + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT_FLAGS_NO_SYMLINKS);
   if (dfd < 0 || is_opaque (dfd))
     return false;
   DIR *d = fdopendir (dfd);

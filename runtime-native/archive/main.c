@@ -38,6 +38,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "openat2.h"
 
 enum {
   EXIT_FAIL = 1,
@@ -142,9 +143,9 @@ find (int rootfd, const char *path, struct target *t, struct tn_error **err)
     return -1;
   t->name = go_base (abs);
   bool self = base[0] == '\0' || strcmp (base, ".") == 0;
-  t->dirfd = open_in_root (rootfd, resolved, O_RDONLY | O_DIRECTORY);
+  t->dirfd = tn_open_beneath_root (rootfd, resolved, O_RDONLY | O_DIRECTORY);
   if (t->dirfd < 0 && errno == EACCES)
-    t->dirfd = open_in_root (rootfd, resolved, O_PATH | O_DIRECTORY);
+    t->dirfd = tn_open_beneath_root (rootfd, resolved, O_PATH | O_DIRECTORY);
   if (t->dirfd < 0)
     {
       if (errno == ENOENT || errno == ENOTDIR)
@@ -212,7 +213,7 @@ cmd_write (int rootfd, const struct args *a, struct tn_error **err)
     return tn_error_sys (err, ENOMEM, "path");
   if (resolve_in_scope (rootfd, abs, &resolved, err) < 0)
     return -1;
-  cleanup_close int dest = open_in_root (rootfd, resolved, O_PATH);
+  cleanup_close int dest = tn_open_beneath_root (rootfd, resolved, O_PATH);
   struct stat st;
   if (dest < 0 || fstat (dest, &st) < 0)
     {
@@ -235,30 +236,17 @@ cmd_write (int rootfd, const struct args *a, struct tn_error **err)
   };
   struct tn_input *in = NULL;
   struct tn_extract *x = NULL;
-  struct tn_tar_entry e = { 0 };
   int rc = -1;
   if (tn_input_open (&in, STDIN_FILENO, TN_COMP_AUTO, err) < 0)
     return -1;
   if (tn_extract_open_root (&x, rootfd, &opts, err) < 0)
     goto out;
-  struct tn_tar t = { .in = in };
-  for (;;)
-    {
-      int r = tn_tar_next (&t, &e, err);
-      if (r < 0)
-        goto out;
-      if (r == 0)
-        break;
-      if (tn_extract_entry (x, &t, &e, err) < 0)
-        goto out;
-    }
-  if (tn_input_drain (in, err) < 0 || tn_extract_finish (x, err) < 0)
+  if (tn_extract_stream (x, in, err) < 0)
     goto out;
   rc = 0;
 out:
   if (rc < 0 && err && *err && (*err)->status == EROFS)
     exit_code = EXIT_READ_ONLY;
-  tn_tar_entry_clear (&e);
   tn_extract_free (x);
   tn_input_free (in);
   return rc;

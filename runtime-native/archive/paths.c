@@ -10,28 +10,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "openat2.h"
 
 /* Docker's limit on symlinks followed while resolving one path. */
 #define MAX_LINKS 255
-
-int
-sys_openat2 (int dirfd, const char *path, int flags, uint64_t resolve)
-{
-  struct open_how how = { .flags = (uint64_t) flags, .mode = 0, .resolve = resolve };
-  int fd;
-  do
-    fd = (int) syscall (SYS_openat2, dirfd, path, &how, sizeof how);
-  while (fd < 0 && errno == EAGAIN);
-  return fd;
-}
-
-int
-open_in_root (int rootfd, const char *path, int flags)
-{
-  while (*path == '/')
-    path++;
-  return sys_openat2 (rootfd, *path ? path : ".", flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-}
 
 char *
 clean_abs (const char *in)
@@ -116,7 +98,7 @@ lstat_in_root (int rootfd, const char *abs, struct stat *st)
   char *slash = strrchr (dir, '/');
   const char *base = slash + 1;
   *slash = '\0';
-  cleanup_close int dfd = open_in_root (rootfd, dir[0] ? dir : "/", O_PATH | O_DIRECTORY);
+  cleanup_close int dfd = tn_open_beneath_root (rootfd, dir[0] ? dir : "/", O_PATH | O_DIRECTORY);
   if (dfd < 0)
     return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
   if (fstatat (dfd, base, st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -127,7 +109,7 @@ lstat_in_root (int rootfd, const char *abs, struct stat *st)
 static int
 readlink_in_root (int rootfd, const char *abs, char **out)
 {
-  cleanup_close int fd = open_in_root (rootfd, abs, O_PATH | O_NOFOLLOW);
+  cleanup_close int fd = tn_open_beneath_root (rootfd, abs, O_PATH | O_NOFOLLOW);
   if (fd < 0)
     return -1;
   char buf[PATH_MAX + 1];

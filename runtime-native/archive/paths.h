@@ -8,13 +8,11 @@
 #include <stdint.h>
 #include <linux/openat2.h>
 #include "error.h"
+#include "openat2.h"
 
 /* Confined to the root, following no symlink at all (containerd's own layer directories). */
 #define RESOLVE_IN_ROOT_FLAGS_NO_SYMLINKS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)
 
-int sys_openat2 (int dirfd, const char *path, int flags, uint64_t resolve);
-/* openat2 confined to the root (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS). */
-int open_in_root (int rootfd, const char *path, int flags);
 
 /* Docker's absolute form of a user's path: "/" joined and cleaned, keeping a trailing "/." or "/"
  * that the user wrote (it means "the directory's contents" or "must be a directory"). */

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "openat2.h"
 
 /* SRC:DST[:ro] — SRC is a host path the daemon chose (a bind or a volume's directory). */
 static int
@@ -35,7 +36,7 @@ bind_one (int rootfd, const char *spec, struct tn_error **err)
   const char *src = copy, *dst = colon + 1;
   /* The mount point inside the root, resolved in it; one the runtime has not made yet (never
    * started) stays unmounted, as nothing of the container's could be under it. */
-  cleanup_close int target = open_in_root (rootfd, dst, O_PATH);
+  cleanup_close int target = tn_open_beneath_root (rootfd, dst, O_PATH);
   if (target < 0)
     return errno == ENOENT || errno == ENOTDIR ? 0 : tn_error_sys (err, errno, "mount point `%s`", dst);
   struct stat st;
@@ -52,7 +53,7 @@ bind_one (int rootfd, const char *spec, struct tn_error **err)
     }
   if (ro)
     {
-      cleanup_close int top = open_in_root (rootfd, dst, O_PATH);
+      cleanup_close int top = tn_open_beneath_root (rootfd, dst, O_PATH);
       if (top < 0)
         return tn_error_sys (err, errno, "mount point `%s`", dst);
       snprintf (where, sizeof where, "/proc/self/fd/%d", top);

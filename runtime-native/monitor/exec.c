@@ -123,22 +123,7 @@ exec_collect (void)
 static void
 exec_record (struct exec_proc *e, char *buf, size_t size)
 {
-  int code = EXEC_UNKNOWN_EXIT, sig = 0;
-  if (e->proc.exited)
-    {
-      int st = e->proc.wait_status;
-      if (WIFSIGNALED (st))
-        {
-          sig = WTERMSIG (st);
-          code = 128 + sig;
-        }
-      else if (WIFEXITED (st))
-        code = WEXITSTATUS (st);
-    }
-  char when[40];
-  format_rfc3339nano (e->proc.exited ? e->proc.exited_at_ns : now_realtime_ns (), when);
-  snprintf (buf, size, "{\"exit_code\":%d,\"signal\":%d,\"exited_at\":\"%s\",\"pid\":%d}", code, sig, when,
-            (int) e->proc.pid);
+  exit_record_json (&e->proc, EXEC_UNKNOWN_EXIT, "", buf, size);
 }
 
 /* Sends EXIT to the bound connection (if any) and forgets the exec. */

@@ -60,23 +60,31 @@ exit_poll (void)
     finish ();
 }
 
+void
+exit_record_json (const struct ctr_process *p, int unknown_code, const char *extra, char *buf, size_t size)
+{
+  int code = unknown_code, sig = 0;
+  if (p->exited)
+    {
+      int st = p->wait_status;
+      if (WIFSIGNALED (st))
+        {
+          sig = WTERMSIG (st);
+          code = 128 + sig;
+        }
+      else if (WIFEXITED (st))
+        code = WEXITSTATUS (st);
+    }
+  char when[40];
+  format_rfc3339nano (p->exited ? p->exited_at_ns : now_realtime_ns (), when);
+  snprintf (buf, size, "{\"exit_code\":%d,\"signal\":%d,\"exited_at\":\"%s\",\"pid\":%d%s}", code, sig, when, (int) p->pid,
+            extra);
+}
+
 static void
 build_record (void)
 {
-  int st = initp->wait_status;
-  int code = 0, sig = 0;
-  if (WIFSIGNALED (st))
-    {
-      sig = WTERMSIG (st);
-      code = 128 + sig;
-    }
-  else if (WIFEXITED (st))
-    code = WEXITSTATUS (st);
-  char when[40];
-  format_rfc3339nano (initp->exited_at_ns, when);
-  snprintf (exit_json, sizeof exit_json,
-            "{\"exit_code\":%d,\"signal\":%d,\"exited_at\":\"%s\",\"pid\":%d,\"oom_killed\":%s}", code, sig, when,
-            (int) initp->pid, was_oom ? "true" : "false");
+  exit_record_json (initp, 0, was_oom ? ",\"oom_killed\":true" : ",\"oom_killed\":false", exit_json, sizeof exit_json);
 }
 
 static void

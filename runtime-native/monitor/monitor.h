@@ -86,6 +86,11 @@ void loop_on_signal (void (*fn) (int signo));
 uint64_t now_realtime_ns (void);
 /* "2006-01-02T15:04:05.000000000Z" into buf (at least 31 bytes); returns its length. */
 size_t format_rfc3339nano (uint64_t ns, char *buf);
+struct ctr_process;
+/* A process's end as PROTOCOL.md's exit record: {"exit_code","signal","exited_at","pid"} plus
+ * `extra` (e.g. ",\"oom_killed\":true") before the closing brace. exit_code is Docker's: the code,
+ * or 128+signal; `unknown_code` when the process was never reaped. */
+void exit_record_json (const struct ctr_process *p, int unknown_code, const char *extra, char *buf, size_t size);
 
 /* ---- the container's log (log.c) ---- */
 enum { STREAM_STDOUT = 0, STREAM_STDERR = 1 };

@@ -9,6 +9,7 @@
 #include "init.h"
 #include "log.h"
 #include "namespaces.h"
+#include "seccomp_cache.h"
 #include "seccomp_filter.h"
 #include "spec.h"
 #include "state.h"
@@ -227,7 +228,7 @@ prepare (struct creation *c, struct tn_error **err)
 
   if (s->lx.seccomp)
     {
-      if (tn_seccomp_compile (s->lx.seccomp, &c->seccomp, err) < 0)
+      if (tn_seccomp_compile_cached (c->g->root, s->lx.seccomp, &c->seccomp, err) < 0)
         return tn_error_wrap (err, "config.json");
       c->has_seccomp = true;
     }
@@ -318,8 +319,16 @@ serve_child (struct creation *c, struct tn_error **err)
 static bool
 needs_two_stages (const struct tn_spec *s)
 {
-  return (s->lx.ns[TN_NS_USER].present && s->lx.ns[TN_NS_USER].path) || (s->lx.ns[TN_NS_PID].present && s->lx.ns[TN_NS_PID].path)
-         || s->lx.ns[TN_NS_TIME].present;
+  if ((s->lx.ns[TN_NS_USER].present && s->lx.ns[TN_NS_USER].path) || (s->lx.ns[TN_NS_PID].present && s->lx.ns[TN_NS_PID].path)
+      || s->lx.ns[TN_NS_TIME].present)
+    return true;
+  /* a new user namespace with namespaces joined by path (a network namespace made beforehand):
+   * those are joined first, by the host's root, so the first child makes the user namespace */
+  if (s->lx.ns[TN_NS_USER].present && !s->lx.ns[TN_NS_USER].path)
+    for (int t = 0; t < TN_NS_COUNT; t++)
+      if (t != TN_NS_USER && s->lx.ns[t].present && s->lx.ns[t].path)
+        return true;
+  return false;
 }
 
 static int
@@ -347,6 +356,8 @@ start_child (struct creation *c, struct tn_error **err)
   /* the cgroup namespace is unshared by the child once it is in its cgroup */
   int flags = two_stage ? 0 : tn_ns_new_flags (s) & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
   bool into = false;
+  if (s->process && !s->process->terminal)
+    tn_stdio_give_to (s, s->process);
   tn_log_phase ("clone...");
   pid_t pid = tn_clone (flags, cgroup_fd, &into);
   if (pid < 0)
@@ -852,12 +863,40 @@ tn_container_kill (struct tn_global *g, const char *id, int sig, bool all, struc
   return ret;
 }
 
+/* How long delete waits for the processes left in a container's cgroup to die. */
+#define LEFTOVER_KILL_ATTEMPTS 100
+#define LEFTOVER_KILL_INTERVAL_NS 10000000
+
+/* Processes can outlive the init when the container has no pid namespace of its own (or its init
+ * died first): they are still the container's — they are in its cgroup — and go with it, so the
+ * cgroup can be removed. */
+static void
+kill_leftovers (struct tn_cgroup *cg)
+{
+  for (int i = 0; i < LEFTOVER_KILL_ATTEMPTS; i++)
+    {
+      pid_t *pids = NULL;
+      size_t n = 0;
+      if (tn_cgroup_pids (cg, &pids, &n, NULL) < 0)
+        return;
+      free (pids);
+      if (n == 0)
+        return;
+      tn_cgroup_kill_all (cg, SIGKILL, NULL);
+      if (tn_cgroup_is_frozen (cg))
+        tn_cgroup_freeze (cg, false, NULL); /* a frozen process dies only once thawed */
+      struct timespec ts = { 0, LEFTOVER_KILL_INTERVAL_NS };
+      nanosleep (&ts, NULL);
+    }
+}
+
 /* Removes every trace of a stopped container, then runs its poststop hooks. */
 static int
 destroy (struct tn_state *st, struct tn_error **err)
 {
   int ret = 0;
   tn_log_phase ("destroy");
+  kill_leftovers (&st->cgroup);
   if (tn_cgroup_destroy (&st->cgroup, false, err) < 0)
     ret = -1;
   tn_log_phase ("cgroup removed");
@@ -1151,7 +1190,7 @@ tn_container_exec (struct tn_global *g, const char *id, const struct tn_exec_opt
       }
   if (st->spec->lx.seccomp)
     {
-      if (tn_seccomp_compile (st->spec->lx.seccomp, &sc, err) < 0)
+      if (tn_seccomp_compile_cached (g->root, st->spec->lx.seccomp, &sc, err) < 0)
         goto out;
       has_sc = true;
     }

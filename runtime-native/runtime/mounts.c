@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include "openat2.h"
 
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
@@ -34,26 +35,10 @@ fd_path (int fd, char *buf, size_t size)
   return buf;
 }
 
-static int
-openat2_in_root (int rootfd, const char *path, int flags)
-{
-  struct open_how how = { .flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-  /* "/" and "" both mean the root itself */
-  while (*path == '/')
-    path++;
-  if (*path == '\0')
-    path = ".";
-  int fd;
-  do
-    fd = (int) syscall (SYS_openat2, rootfd, path, &how, sizeof how);
-  while (fd < 0 && errno == EAGAIN);
-  return fd;
-}
-
 int
 tn_open_in_root (int rootfd, const char *path, bool create, bool last_is_dir, int *out, struct tn_error **err)
 {
-  int fd = openat2_in_root (rootfd, path, O_PATH);
+  int fd = tn_open_beneath_root (rootfd, path, O_PATH);
   if (fd >= 0)
     {
       *out = fd;
@@ -72,7 +57,7 @@ tn_open_in_root (int rootfd, const char *path, bool create, bool last_is_dir, in
       cleanup_free char *prefix = calloc (1, strlen (want) + 2);
       if (prefix == NULL)
         return tn_error_sys (err, ENOMEM, "%s", path);
-      cleanup_close int cur = openat2_in_root (rootfd, "/", O_PATH);
+      cleanup_close int cur = tn_open_beneath_root (rootfd, "/", O_PATH);
       if (cur < 0)
         return tn_error_sys (err, errno, "open the container root");
       const char *p = want;
@@ -96,7 +81,7 @@ tn_open_in_root (int rootfd, const char *path, bool create, bool last_is_dir, in
           size_t plen = strlen (prefix);
           prefix[plen] = '/';
           memcpy (prefix + plen + 1, comp, n + 1);
-          int next = openat2_in_root (rootfd, prefix, O_PATH);
+          int next = tn_open_beneath_root (rootfd, prefix, O_PATH);
           if (next >= 0)
             {
               close (cur);
@@ -141,7 +126,7 @@ tn_open_in_root (int rootfd, const char *path, bool create, bool last_is_dir, in
             }
           if (r < 0)
             return tn_error_sys (err, errno, "create `%s` in the container", prefix);
-          next = openat2_in_root (rootfd, prefix, O_PATH);
+          next = tn_open_beneath_root (rootfd, prefix, O_PATH);
           if (next < 0)
             return tn_error_sys (err, errno, "open `%s` in the container", prefix);
           close (cur);

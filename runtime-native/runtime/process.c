@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "openat2.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -155,44 +157,70 @@ tn_process_default_home (struct tn_process *p, struct tn_error **err)
   return 0;
 }
 
+/* The working directory, opened inside the root the process sees as "/" and made when missing (as
+ * runc makes it), one component at a time. Each step resolves inside that root: ".." and absolute
+ * symlinks stay in it, and no magic link is followed — /proc/self/fd/N would be a descriptor the
+ * runtime holds during setup (its state directory, its cgroup), a way out to the host (the class of
+ * runc's CVE-2024-21626). */
 static int
-mkdir_all (const char *path)
+open_cwd (const char *cwd, struct tn_error **err)
 {
-  cleanup_free char *copy = strdup (path);
+  cleanup_close int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return tn_error_sys (err, errno, "open /");
+  int fd = tn_open_beneath_root (root, cwd, O_PATH | O_DIRECTORY);
+  if (fd >= 0)
+    return fd;
+  if (errno != ENOENT)
+    return tn_error_sys (err, errno, "process.cwd: `%s`", cwd);
+  cleanup_free char *copy = strdup (cwd);
   if (copy == NULL)
-    return -1;
+    return tn_error_sys (err, ENOMEM, "process.cwd");
   for (char *p = copy + 1;; p++)
     {
       if (*p != '/' && *p != '\0')
         continue;
       char saved = *p;
       *p = '\0';
-      if (copy[0] && mkdir (copy, 0755) < 0 && errno != EEXIST)
-        return -1;
+      cleanup_close int dir = tn_open_beneath_root (root, copy, O_PATH | O_DIRECTORY);
+      if (dir < 0 && errno == ENOENT)
+        {
+          /* the missing component is made in its parent, itself opened inside the root */
+          char *slash = strrchr (copy, '/');
+          *slash = '\0';
+          cleanup_close int parent = tn_open_beneath_root (root, copy[0] ? copy : "/", O_PATH | O_DIRECTORY);
+          *slash = '/';
+          if (parent < 0 || (mkdirat (parent, slash + 1, 0755) < 0 && errno != EEXIST))
+            return tn_error_sys (err, errno, "process.cwd: create `%s`", copy);
+          dir = tn_open_beneath_root (root, copy, O_PATH | O_DIRECTORY);
+        }
+      if (dir < 0)
+        return tn_error_sys (err, errno, "process.cwd: `%s`", copy);
       *p = saved;
       if (saved == '\0')
-        return 0;
+        return TN_STEAL_FD (dir);
     }
 }
 
 int
 tn_process_credentials (const struct tn_process *p, const struct tn_seccomp_prog *sc, bool in_userns, struct tn_error **err)
 {
-  /* the working directory exists, as runc makes sure */
-  if (mkdir_all (p->cwd) < 0 && errno != EEXIST)
-    return tn_error_sys (err, errno, "process.cwd: create `%s`", p->cwd);
+  /* the working directory exists, as runc makes sure, and is inside the container */
+  cleanup_close int cwd = open_cwd (p->cwd, err);
+  if (cwd < 0)
+    return -1;
   if (p->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return tn_error_sys (err, errno, "process.noNewPrivileges: prctl");
   if (sc && !p->no_new_privileges && tn_seccomp_load (sc, err) < 0)
     return tn_error_wrap (err, "linux.seccomp");
   /* chdir while still root (a directory only root can enter is fine), and again as the user if
    * that failed */
-  bool in_cwd = chdir (p->cwd) == 0;
+  bool in_cwd = fchdir (cwd) == 0;
   uint64_t caps[TN_CAP_NSETS];
   memcpy (caps, p->caps, sizeof caps);
   if (tn_caps_apply_and_setuser (p, caps, in_userns, err) < 0)
     return tn_error_wrap (err, "process.user/capabilities");
-  if (!in_cwd && chdir (p->cwd) < 0)
+  if (!in_cwd && fchdir (cwd) < 0)
     return tn_error_sys (err, errno, "process.cwd: chdir `%s`", p->cwd);
   umask (p->has_umask ? p->umask : 0022);
   return 0;

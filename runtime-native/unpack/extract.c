@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include "openat2.h"
 
 #define WHITEOUT_PREFIX ".wh."
 #define OPAQUE_MARKER ".wh..wh..opq"
@@ -45,17 +46,6 @@ struct tn_extract {
   uid_t uid;
   gid_t gid;
 };
-
-static int
-sys_openat2 (int dirfd, const char *path, int flags, uint64_t resolve)
-{
-  struct open_how how = { .flags = (uint64_t) flags, .mode = 0, .resolve = resolve };
-  int fd;
-  do
-    fd = (int) syscall (SYS_openat2, dirfd, path, &how, sizeof how);
-  while (fd < 0 && errno == EAGAIN);
-  return fd;
-}
 
 int
 tn_extract_open (struct tn_extract **out, const char *dest, struct tn_error **err)
@@ -184,12 +174,12 @@ open_dir (struct tn_extract *x, const char *dir, const char *entry, struct tn_er
 {
   const char *path = dir[0] ? dir : ".";
   if (x->in_root)
-    return sys_openat2 (x->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-  int fd = sys_openat2 (x->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC,
+    return tn_openat2 (x->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  int fd = tn_openat2 (x->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC,
                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
   if (fd >= 0 || errno != ELOOP)
     return fd;
-  fd = sys_openat2 (x->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+  fd = tn_openat2 (x->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
   if (fd < 0 && errno == EXDEV)
     {
       tn_error_new (err, "entry `%s` goes through a symlink that leads outside the destination", entry);
@@ -199,7 +189,7 @@ open_dir (struct tn_extract *x, const char *dir, const char *entry, struct tn_er
   if (fd < 0)
     return -1;
   close (fd);
-  return sys_openat2 (x->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  return tn_openat2 (x->root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 /* Resolves the parent directory of a cleaned path, creating missing directories (0755, as tar
@@ -606,7 +596,7 @@ tn_extract_entry (struct tn_extract *x, struct tn_tar *t, struct tn_tar_entry *e
       /* "./": the layer's root directory itself. */
       if (e->type != TN_TAR_DIR)
         return tn_error_new (err, "entry `%s` would replace the destination's root", e->path);
-      cleanup_close int fd = sys_openat2 (x->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT);
+      cleanup_close int fd = tn_openat2 (x->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT);
       if (fd < 0)
         return tn_error_sys (err, errno, "open the destination");
       if (apply_meta_fd (x, fd, e, err) < 0)
@@ -665,6 +655,28 @@ tn_extract_entry (struct tn_extract *x, struct tn_tar *t, struct tn_tar_entry *e
       }
     }
   return tn_error_new (err, "entry `%s`: unknown type", e->path);
+}
+
+int
+tn_extract_stream (struct tn_extract *x, struct tn_input *in, struct tn_error **err)
+{
+  struct tn_tar t = { .in = in };
+  struct tn_tar_entry e = { 0 };
+  int rc = -1;
+  for (;;)
+    {
+      int r = tn_tar_next (&t, &e, err);
+      if (r < 0)
+        goto out;
+      if (r == 0)
+        break;
+      if (tn_extract_entry (x, &t, &e, err) < 0)
+        goto out;
+    }
+  rc = tn_input_drain (in, err) < 0 ? -1 : tn_extract_finish (x, err);
+out:
+  tn_tar_entry_clear (&e);
+  return rc;
 }
 
 int

@@ -36,6 +36,9 @@ int tn_extract_open_root (struct tn_extract **out, int rootfd, const struct tn_e
                           struct tn_error **err);
 /* Applies one entry; for a regular file, its data is read from t. */
 int tn_extract_entry (struct tn_extract *x, struct tn_tar *t, struct tn_tar_entry *e, struct tn_error **err);
+/* Applies every entry of the tar read from `in`, reads the input to its end (so its digest covers
+ * all of it), then finishes: the whole of an unpack or a `docker cp` upload. */
+int tn_extract_stream (struct tn_extract *x, struct tn_input *in, struct tn_error **err);
 /* Sets the directories' times last (their contents changed them while unpacking). */
 int tn_extract_finish (struct tn_extract *x, struct tn_error **err);
 uint64_t tn_extract_bytes (struct tn_extract *x);

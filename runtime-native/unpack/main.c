@@ -36,24 +36,12 @@ unpack (const char *dest, enum tn_compression mode, struct tn_error **err)
 {
   struct tn_input *in = NULL;
   struct tn_extract *x = NULL;
-  struct tn_tar_entry e = { 0 };
   int rc = -1;
   if (tn_input_open (&in, STDIN_FILENO, mode, err) < 0)
     return -1;
   if (tn_extract_open (&x, dest, err) < 0)
     goto out;
-  struct tn_tar t = { .in = in };
-  for (;;)
-    {
-      int r = tn_tar_next (&t, &e, err);
-      if (r < 0)
-        goto out;
-      if (r == 0)
-        break;
-      if (tn_extract_entry (x, &t, &e, err) < 0)
-        goto out;
-    }
-  if (tn_input_drain (in, err) < 0 || tn_extract_finish (x, err) < 0)
+  if (tn_extract_stream (x, in, err) < 0)
     goto out;
   char hex[65];
   uint64_t total;
@@ -62,7 +50,6 @@ unpack (const char *dest, enum tn_compression mode, struct tn_error **err)
           hex, tn_extract_bytes (x), total, tn_compression_name (tn_input_compression (in)), tn_sha256_impl ());
   rc = fflush (stdout) == 0 ? 0 : tn_error_sys (err, errno, "write the result");
 out:
-  tn_tar_entry_clear (&e);
   tn_extract_free (x);
   tn_input_free (in);
   return rc;

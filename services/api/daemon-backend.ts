@@ -7,15 +7,13 @@
  *   const backends = daemonBackends(connectDaemon(cfg));
  *   await backends.containers.start('ctr1');
  */
-import type * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { EngineError, internal, invalidArgument, unavailable } from '../../common/errors.js';
 import type { EventBus } from '../../common/events.js';
-import { streamError } from '../../common/grpc.js';
 import type { Logger } from '../../common/log.js';
 import type { DaemonClients } from '../daemon/client.js';
-import type { AttachEvent, AttachSession, ContainersBackend, LogLine, WaitCondition, WaitResult } from './containers/backend.js';
+import type { AttachSession, ContainersBackend, LogLine, WaitCondition, WaitResult } from './containers/backend.js';
 import { streamEvents } from './docker-events.js';
 import type { ImagesBackend } from './images/backend.js';
 import type { RegistryBackend } from './images/registry-backend.js';
@@ -29,8 +27,8 @@ import type { SystemBackend } from './system/backend.js';
 import { daemonOpsBackends } from './daemon-ops-backend.js';
 import type { ExecBackend } from './exec/backend.js';
 import type { ContainerOpsBackend } from './containers/ops-backend.js';
+import { guard, messages, openStdioSession } from './stdio-session.js';
 
-const LAYER = 'daemon';
 /** A wait cut by a daemon restart is asked again this many times (each bounded by layerWaitMs). */
 const WAIT_RESUME_ATTEMPTS = 3;
 
@@ -50,33 +48,6 @@ export interface Backends {
   execs?: ExecBackend;
   /** Pause, unpause, update, stats, top (daemon-ops-backend.ts). */
   containerOps?: ContainerOpsBackend;
-}
-
-type AnyStream = grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>;
-
-/**
- * Ties a stream to an AbortSignal and guards it: an abort cancels the call, and a late error never
- * goes unheard (an unheard 'error' event would end the process).
- */
-function guard(call: AnyStream, abort: AbortSignal, method: string, log?: Logger): () => void {
-  call.on('error', () => undefined);
-  const onAbort = () => {
-    log?.debug('cancelled a daemon call: its client went away', { method });
-    call.cancel();
-  };
-  if (abort.aborted) call.cancel();
-  else abort.addEventListener('abort', onAbort, { once: true });
-  return () => abort.removeEventListener('abort', onAbort);
-}
-
-/** The messages of a stream; ends quietly when the caller aborted, throws EngineErrors otherwise. */
-async function* messages<T>(call: AnyStream, abort: AbortSignal): AsyncGenerator<T> {
-  try {
-    for await (const msg of call as AsyncIterable<T>) yield msg;
-  } catch (err) {
-    if (abort.aborted) return;
-    throw streamError(LAYER, err);
-  }
 }
 
 function inspectTty(doc: Buffer): boolean {
@@ -203,60 +174,8 @@ export function daemonBackends(daemon: DaemonClients, log?: Logger, events?: Eve
 
     async attach(opts, abort): Promise<AttachSession> {
       await c.ready();
-      const call = c.raw.Attach(c.metadata());
-      // Ended by the client going away (guarded) or by a detach from this side: either way quietly.
-      const detached = new AbortController();
-      const quiet = AbortSignal.any([abort, detached.signal]);
-      const release = guard(call, abort, 'Attach', log);
-      call.write({ open: { id: opts.id, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr } });
-      type Out = { ready?: boolean; stdout?: Buffer; stderr?: Buffer; exit?: { exit_code: number } | null; tty: boolean };
-      const it = messages<Out>(call, quiet);
-      let first;
-      try {
-        first = await it.next();
-      } catch (err) {
-        release();
-        throw err;
-      }
-      if (first.done || !first.value.ready) {
-        release();
-        call.cancel();
-        if (abort.aborted) throw internal('the client went away');
-        throw internal(`the daemon did not confirm the attachment to ${opts.id}`);
-      }
-      const output = (async function* (): AsyncGenerator<AttachEvent> {
-        try {
-          for (;;) {
-            const next = await it.next();
-            if (next.done) return;
-            const m = next.value;
-            if (m.stdout) yield { kind: 'stdout', data: m.stdout };
-            else if (m.stderr) yield { kind: 'stderr', data: m.stderr };
-            else if (m.exit) {
-              yield { kind: 'exit', exitCode: m.exit.exit_code };
-              return;
-            }
-          }
-        } finally {
-          release();
-          call.cancel();
-        }
-      })();
-      return {
-        tty: first.value.tty,
-        output,
-        async writeStdin(data) {
-          if (call.destroyed || call.writableEnded) return;
-          if (!call.write({ stdin: data })) await once(call, 'drain').catch(() => undefined);
-        },
-        closeStdin() {
-          if (!call.destroyed && !call.writableEnded) call.write({ close_stdin: true });
-        },
-        detach() {
-          detached.abort();
-          call.cancel();
-        },
-      };
+      const open = { id: opts.id, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr };
+      return openStdioSession(c.raw.Attach(c.metadata()), open, abort, { method: 'Attach', what: `attachment to ${opts.id}` }, log);
     },
 
     async resize(id, rows, cols) {

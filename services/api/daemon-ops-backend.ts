@@ -6,18 +6,15 @@
  * @example
  *   const { execs, ops } = daemonOpsBackends(connectDaemon(cfg));
  */
-import { once } from 'node:events';
-import { internal } from '../../common/errors.js';
 import { streamError } from '../../common/grpc.js';
 import type { Logger } from '../../common/log.js';
 import type { DaemonClients } from '../daemon/client.js';
-import type { AttachEvent, AttachSession } from './containers/backend.js';
+import type { AttachSession } from './containers/backend.js';
 import type { ContainerOpsBackend } from './containers/ops-backend.js';
 import type { ExecBackend } from './exec/backend.js';
+import { openStdioSession } from './stdio-session.js';
 
 const LAYER = 'daemon';
-
-type Out = { ready?: boolean; stdout?: Buffer; stderr?: Buffer; exit?: { exit_code: number } | null; tty: boolean };
 
 export function daemonOpsBackends(daemon: DaemonClients, log?: Logger): { execs: ExecBackend; ops: ContainerOpsBackend } {
   const c = daemon.containers;
@@ -29,80 +26,17 @@ export function daemonOpsBackends(daemon: DaemonClients, log?: Logger): { execs:
 
     async start(opts, abort): Promise<AttachSession> {
       await c.ready();
+      const open = { exec_id: opts.id, detach: opts.detach, console_height: opts.consoleSize?.[0] ?? 0, console_width: opts.consoleSize?.[1] ?? 0 };
       const call = c.raw.ExecStart(c.metadata());
-      call.on('error', () => undefined);
-      const cancel = () => call.cancel();
-      if (abort.aborted) cancel();
-      else abort.addEventListener('abort', cancel, { once: true });
-      const release = () => abort.removeEventListener('abort', cancel);
-      let detached = false;
-      const it = (call as AsyncIterable<Out>)[Symbol.asyncIterator]();
-      const next = async (): Promise<IteratorResult<Out>> => {
-        try {
-          return await it.next();
-        } catch (err) {
-          if (abort.aborted || detached) return { done: true, value: undefined };
-          throw streamError(LAYER, err);
-        }
-      };
-      call.write({
-        open: { exec_id: opts.id, detach: opts.detach, console_height: opts.consoleSize?.[0] ?? 0, console_width: opts.consoleSize?.[1] ?? 0 },
-      });
-      let first: IteratorResult<Out>;
-      try {
-        first = await next();
-      } catch (err) {
-        release();
-        throw err;
-      }
-      if (first.done || !first.value.ready) {
-        release();
-        call.cancel();
-        if (abort.aborted) throw internal('the client went away');
-        throw internal(`the daemon did not confirm the start of exec ${opts.id}`);
-      }
-      const output = (async function* (): AsyncGenerator<AttachEvent> {
-        try {
-          for (;;) {
-            const r = await next();
-            if (r.done) return;
-            const m = r.value;
-            if (m.stdout) yield { kind: 'stdout', data: m.stdout };
-            else if (m.stderr) yield { kind: 'stderr', data: m.stderr };
-            else if (m.exit) {
-              yield { kind: 'exit', exitCode: m.exit.exit_code };
-              return;
-            }
-          }
-        } finally {
-          release();
-          call.cancel();
-        }
-      })();
-      if (opts.detach) {
-        release();
-        call.cancel();
-      }
-      const writable = () => !call.destroyed && !call.writableEnded;
+      const session = await openStdioSession(call, open, abort, { method: 'ExecStart', what: `start of exec ${opts.id}` }, log);
+      // Detached: the process runs on its own; nothing more comes to this client.
+      if (opts.detach) session.detach();
       return {
-        tty: first.value.tty,
-        output,
-        async writeStdin(data) {
-          if (!writable()) return;
-          if (!call.write({ stdin: data })) await once(call, 'drain').catch(() => undefined);
-        },
-        closeStdin() {
-          if (writable()) call.write({ close_stdin: true });
-        },
-        detach() {
-          detached = true;
-          call.cancel();
-        },
+        ...session,
         detachByKeys() {
-          detached = true;
-          if (writable()) call.write({ detached: true });
+          if (!call.destroyed && !call.writableEnded) call.write({ detached: true });
           // Let the message go before the call is cut.
-          setImmediate(() => call.cancel());
+          setImmediate(() => session.detach());
         },
       };
     },

@@ -2,8 +2,6 @@
  * containerd's gRPC adapter: translates the Images, Containers and Tasks contracts
  * (proto/containerd.proto) to the services' calls. No logic lives here.
  */
-import type * as grpc from '@grpc/grpc-js';
-import { once } from 'node:events';
 import { duplex, serverStream, unary } from '../../common/grpc.js';
 import { serviceMetrics } from '../../common/metrics.js';
 import type { Chunk__Output } from '../../common/proto-types/tersane/common/v1/Chunk.js';
@@ -18,29 +16,16 @@ import { registryHandlers } from './registry/handlers.js';
 import type { ContainerFiles } from './files/files.js';
 import { commitHandlers, fileHandlers } from './files/handlers.js';
 import type { TaskService } from './tasks.js';
+import { dataOf, messagesOf, writeMessage } from '../../common/grpc-streams.js';
 
 /** Export output is sent in messages of about this size (headers and padding coalesced). */
 const EXPORT_CHUNK = 256 * 1024;
 
-/**
- * The data of a client stream's chunks. Iterated with destroyOnReturn off: a plain for-await over a
- * duplex call destroys it when the input ends, which would cut the response side too.
- */
-async function* chunksOf(call: grpc.ServerDuplexStream<Chunk__Output, unknown>): AsyncGenerator<Buffer> {
-  for await (const msg of call.iterator({ destroyOnReturn: false }) as AsyncIterable<Chunk__Output>) {
-    if (msg.data?.length) yield msg.data;
-  }
-}
-
-async function writeWithBackpressure<T>(call: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>, msg: T): Promise<void> {
-  if (!call.write(msg)) await once(call, 'drain');
-}
-
 export function imagesHandlers(images: ImageService, unpackBinary: string, files: ContainerFiles): ImagesHandlers {
   return {
     Load: duplex(async (call) => {
-      const loaded = await loadArchive(images, chunksOf(call), (p) => call.write(p));
-      for (const l of loaded) await writeWithBackpressure(call, { loaded: l });
+      const loaded = await loadArchive(images, dataOf(messagesOf<Chunk__Output>(call)), (p) => call.write(p));
+      for (const l of loaded) await writeMessage(call, { loaded: l });
     }),
     Export: serverStream(async (req, call) => {
       let pending: Buffer[] = [];
@@ -50,12 +35,12 @@ export function imagesHandlers(images: ImageService, unpackBinary: string, files
         const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
         pending = [];
         size = 0;
-        await writeWithBackpressure(call, { data });
+        await writeMessage(call, { data });
       };
       await exportArchive(images, req.refs, unpackBinary, async (chunk) => {
         if (chunk.length >= EXPORT_CHUNK) {
           await flush();
-          await writeWithBackpressure(call, { data: chunk });
+          await writeMessage(call, { data: chunk });
           return;
         }
         pending.push(chunk);

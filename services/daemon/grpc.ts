@@ -4,7 +4,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { conflict, EngineError, notImplemented } from '../../common/errors.js';
-import { duplex, serverStream, unary } from '../../common/grpc.js';
+import { duplex, firstMessage, serverStream, unary } from '../../common/grpc.js';
 import type { AttachInput__Output } from '../../common/proto-types/tersane/common/v1/AttachInput.js';
 import type { AttachOutput } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
 import type { Chunk__Output } from '../../common/proto-types/tersane/common/v1/Chunk.js';
@@ -165,24 +165,7 @@ async function attach(
   hubs: AttachHubs,
   call: grpc.ServerDuplexStream<AttachInput__Output, AttachOutput>,
 ): Promise<void> {
-  const first = await new Promise<AttachInput__Output | undefined>((resolve) => {
-    const onData = (m: AttachInput__Output) => {
-      cleanup();
-      resolve(m);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(undefined);
-    };
-    const cleanup = () => {
-      call.off('data', onData);
-      call.off('end', onEnd);
-      call.off('cancelled', onEnd);
-    };
-    call.on('data', onData);
-    call.on('end', onEnd);
-    call.on('cancelled', onEnd);
-  });
+  const first = await firstMessage(call);
   if (!first?.open) {
     if (call.cancelled) return;
     throw new EngineError('invalid_argument', 'the first attach message must be `open`');

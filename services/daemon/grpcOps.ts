@@ -5,7 +5,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { EngineError } from '../../common/errors.js';
-import { duplex, serverStream, unary } from '../../common/grpc.js';
+import { duplex, firstMessage, serverStream, unary } from '../../common/grpc.js';
 import type { AttachOutput } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
 import type { JsonDocument } from '../../common/proto-types/tersane/common/v1/JsonDocument.js';
 import type { ContainersHandlers } from '../../common/proto-types/tersane/daemon/v1/Containers.js';
@@ -85,28 +85,6 @@ export function containerOpsHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, 
     }),
     ExecStart: duplex((call) => execStart(execs, call)),
   };
-}
-
-/** The first message of a client stream, or undefined when it ends or goes first. */
-function firstMessage<T>(call: grpc.ServerDuplexStream<T, unknown>): Promise<T | undefined> {
-  return new Promise((resolve) => {
-    const onData = (m: T) => {
-      cleanup();
-      resolve(m);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(undefined);
-    };
-    const cleanup = () => {
-      call.off('data', onData);
-      call.off('end', onEnd);
-      call.off('cancelled', onEnd);
-    };
-    call.on('data', onData);
-    call.on('end', onEnd);
-    call.on('cancelled', onEnd);
-  });
 }
 
 /**

@@ -3,11 +3,12 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { duplex, unary } from '../../common/grpc.js';
-import { invalidArgument } from '../../common/errors.js';
 import type { AttachInput__Output } from '../../common/proto-types/tersane/common/v1/AttachInput.js';
+import type { AttachOpen__Output } from '../../common/proto-types/tersane/common/v1/AttachOpen.js';
 import type { AttachOutput } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
 import type { ShimHandlers } from '../../common/proto-types/tersane/shim/v1/Shim.js';
-import type { AttachHandle, TaskManager } from './tasks.js';
+import type { TaskManager } from './tasks.js';
+import { serveStdio } from './stdio-stream.js';
 import type { ExecManager } from './execs.js';
 import { execStream } from './execStream.js';
 
@@ -50,46 +51,8 @@ export function shimHandlers(tasks: TaskManager, execs: ExecManager): ShimHandle
 
 /** One attach: the first input opens it, later inputs are stdin; ends after the exit message. */
 function attach(tasks: TaskManager, call: grpc.ServerDuplexStream<AttachInput__Output, AttachOutput>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let handle: AttachHandle | undefined;
-    let finished = false;
-    const finish = (err?: Error) => {
-      if (finished) return;
-      finished = true;
-      handle?.close();
-      if (err) reject(err);
-      else resolve();
-    };
-    call.on('cancelled', () => finish());
-    call.on('error', () => finish());
-    call.on('data', (msg: AttachInput__Output) => {
-      if (!handle) {
-        if (msg.input !== 'open' || !msg.open) return finish(invalidArgument('the first attach message must be "open"'));
-        const { id, stdin, stdout, stderr } = msg.open;
-        call.pause();
-        tasks
-          .attach(id, { stdin, stdout, stderr }, {
-            ready: () => call.write({ ready: true }),
-            stdout: (d) => call.write({ stdout: d }),
-            stderr: (d) => call.write({ stderr: d }),
-            exit: (status) => {
-              call.write({ exit: status });
-              finish();
-            },
-            fail: (err) => finish(err),
-          })
-          .then((h) => {
-            handle = h;
-            if (finished) h.close();
-            call.resume();
-          }, finish);
-        return;
-      }
-      if (msg.input === 'stdin' && msg.stdin) handle.stdin(msg.stdin);
-      else if (msg.input === 'close_stdin') handle.closeStdin();
-    });
-    // Only an explicit `close_stdin` ends the container's stdin: grpc-js reports a cancelled call
-    // as an end of input first (then 'cancelled'), so a client detaching (Ctrl-P Ctrl-Q, `docker
-    // attach` leaving) would otherwise send the shell in a terminal its EOF and end it.
+  return serveStdio(call, 'attach', async ({ id, stdin, stdout, stderr }: AttachOpen__Output, sink) => {
+    const h = await tasks.attach(id, { stdin, stdout, stderr }, sink);
+    return { stdin: h.stdin, closeStdin: h.closeStdin, release: h.close };
   });
 }

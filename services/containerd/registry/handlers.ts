@@ -2,7 +2,6 @@
  * The registry part of containerd's Images contract (Pull, Push, Login) and Usage, for grpc.ts to
  * spread into its handlers: translation only, the logic is in pull.ts, push.ts, login.ts, ../usage.ts.
  */
-import type * as grpc from '@grpc/grpc-js';
 import { serverStream, unary } from '../../../common/grpc.js';
 import type { RegistryAuth__Output } from '../../../common/proto-types/tersane/common/v1/RegistryAuth.js';
 import type { ImagesHandlers } from '../../../common/proto-types/tersane/containerd/v1/Images.js';
@@ -14,6 +13,7 @@ import { pullImage } from './pull.js';
 import { pushImage } from './push.js';
 import { registryConfig } from './settings.js';
 import { containerdMetrics } from '../metrics.js';
+import { callSignal } from '../../../common/grpc-streams.js';
 
 export function credentialsOf(auth: RegistryAuth__Output | null | undefined): Credentials {
   return {
@@ -24,18 +24,11 @@ export function credentialsOf(auth: RegistryAuth__Output | null | undefined): Cr
   };
 }
 
-/** Aborted when the caller cancels the call (the client of `docker pull` went away). */
-function cancellation(call: grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
-  const ac = new AbortController();
-  call.on('cancelled', () => ac.abort(new Error('the pull was cancelled')));
-  return ac.signal;
-}
-
 export function registryHandlers(images: ImageService, unpackBinary: string): Pick<ImagesHandlers, 'Pull' | 'Push' | 'Login' | 'Usage'> {
   const config = registryConfig(unpackBinary);
   return {
     Pull: serverStream(async (req, call) => {
-      const signal = cancellation(call as grpc.ServerWritableStream<unknown, unknown>);
+      const signal = callSignal(call, 'the pull was cancelled');
       const begin = process.hrtime.bigint();
       const seconds = () => Number(process.hrtime.bigint() - begin) / 1e9;
       let pulled;
@@ -49,7 +42,7 @@ export function registryHandlers(images: ImageService, unpackBinary: string): Pi
       call.write({ pulled });
     }),
     Push: serverStream(async (req, call) => {
-      const signal = cancellation(call as grpc.ServerWritableStream<unknown, unknown>);
+      const signal = callSignal(call, 'the pull was cancelled');
       await pushImage(images, { name: req.name, creds: credentialsOf(req.auth), signal }, config.push, (p) => call.write(p));
     }),
     Login: unary(async (req) => login(credentialsOf(req), req.server_address, config.settings)),
