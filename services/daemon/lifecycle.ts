@@ -657,8 +657,7 @@ export class Lifecycle {
     // Marked first, so a daemon killed halfway finishes the removal when it comes back.
     store.update(id, { status: 'removing' });
     try {
-      await containerd.tasks.call('Delete', { container_id: id, force: true }).catch(ignoreNotFound);
-      await containerd.containers.call('Delete', { id }).catch(ignoreNotFound);
+      await this.deleteContainerAndTask(id);
       await this.d.networking.teardown(id);
       removeContainerFiles(this.paths(id));
     } catch (err) {
@@ -679,6 +678,23 @@ export class Lifecycle {
     hubs.removed(id);
     this.restarts.forget(id);
     waiters.removed(id, { statusCode: row.exit_code, error: row.error });
+  }
+
+  /**
+   * Removes containerd's container. Its task was normally deleted when it exited, so the container
+   * goes first and the task only when containerd says one is still there (a removal the daemon
+   * finishes after a restart, a delete that failed at the exit): one call on the common path.
+   */
+  private async deleteContainerAndTask(id: string): Promise<void> {
+    const { containerd } = this.d;
+    try {
+      await containerd.containers.call('Delete', { id });
+    } catch (err) {
+      if (err instanceof EngineError && err.kind === 'not_found') return;
+      if (!(err instanceof EngineError && err.kind === 'failed_precondition')) throw err;
+      await containerd.tasks.call('Delete', { container_id: id, force: true }).catch(ignoreNotFound);
+      await containerd.containers.call('Delete', { id }).catch(ignoreNotFound);
+    }
   }
 
   async prune(filtersJson: string): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
