@@ -229,16 +229,21 @@ export class ContainerService {
     return process;
   }
 
-  /** Removes bundle, active snapshot and record; refused while the shim has a task for it. */
-  async delete(id: string): Promise<void> {
+  /**
+   * Removes bundle, active snapshot and record; refused while the shim has a task for it, unless
+   * `withTask` and that task has stopped (it is deleted first).
+   */
+  async delete(id: string, withTask = false): Promise<void> {
     const row = this.row(id);
     let hasTask = true;
     try {
-      await this.shim.call('GetTask', { id });
+      if (withTask) await this.shim.call('DeleteTask', { id, force: false });
+      else await this.shim.call('GetTask', { id });
     } catch (err) {
       if ((err as { kind?: string }).kind !== 'not_found') throw err;
       hasTask = false;
     }
+    if (withTask) hasTask = false;
     if (hasTask) throw failedPrecondition(`container ${id} has a task: delete the task first`);
     if (mountedUnder(join(this.bundle(id), 'rootfs'))) throw failedPrecondition(`container ${id}: its rootfs is still mounted`);
     await this.images.lock.run(() => {

@@ -69,7 +69,7 @@ export function containersHandlers(containers: ContainerService, files: Containe
       return info;
     }),
     Delete: unary(async (req) => {
-      await containers.delete(req.id);
+      await containers.delete(req.id, req.with_task);
       return {};
     }),
     Get: unary(async (req) => containers.get(req.id)),

@@ -104,9 +104,11 @@ export class AttachHubs {
 
   /**
    * Attaches upstream for a task about to start (or running), if any client is attached; resolves
-   * once containerd confirms, so output produced from then on reaches the clients.
+   * once containerd confirms, so output produced from then on reaches the clients. With
+   * `alongsideCreate` the attachment is sent while the task is still being created: the shim waits
+   * for the creation, and the start saves the round trip of attaching afterwards.
    */
-  async connect(id: string): Promise<void> {
+  async connect(id: string, opts: { alongsideCreate?: boolean } = {}): Promise<void> {
     const hub = this.hubs.get(id);
     if (!hub || hub.clients.size === 0) return;
     if (hub.upstream && !hub.upstream.closed) return hub.upstream.ready;
@@ -152,7 +154,7 @@ export class AttachHubs {
     call.on('error', (err) => broken(streamError('containerd', err)));
     call.on('end', () => broken(new Error('containerd ended the attachment')));
     call.write({
-      open: { id, stdin: hub.policy.openStdin, stdout: true, stderr: true },
+      open: { id, stdin: hub.policy.openStdin, stdout: true, stderr: true, wait_for_create: Boolean(opts.alongsideCreate) },
     });
     await ready;
   }

@@ -323,6 +323,10 @@ export class Lifecycle {
           log_max_files: maxSize > 0 ? maxFiles : 0,
           runtime: row.runtime,
         });
+      // Attach before the process runs, so attached clients see all its output — made alongside
+      // the task's creation rather than after it.
+      const attaching = hubs.hasClients(id) ? hubs.connect(id, { alongsideCreate: true }) : undefined;
+      attaching?.catch(() => undefined);
       try {
         await createTask();
       } catch (err) {
@@ -332,7 +336,8 @@ export class Lifecycle {
         await createTask();
       }
       taskCreated = true;
-      // Attach before the process runs, so attached clients see all its output.
+      // A failed first attempt (a retried create) leaves a broken upstream: attach again then.
+      await (attaching ?? Promise.resolve()).catch(() => hubs.connect(id));
       if (hubs.hasClients(id)) await hubs.connect(id);
       const task = await containerd.tasks.call('Start', { container_id: id });
       store.tx(() => {
@@ -427,10 +432,15 @@ export class Lifecycle {
       recordContainerEvent(bus, 'die', row, { exitCode: String(exit.exit_code) });
     });
     this.notify(id, 'exit');
+    // An auto-removal that follows at once takes the task with the container (one call less on
+    // `docker run --rm`'s path); otherwise the task goes now.
+    const removingNow = opts.autoRemove && hostConfig.AutoRemove && delay === undefined;
     await Promise.all([
-      containerd.tasks.call('Delete', { container_id: id, force: false }).catch((err) => {
-        if (!(err instanceof EngineError && err.kind === 'not_found')) this.d.log.warn('cannot delete the exited task', { id, err });
-      }),
+      removingNow
+        ? undefined
+        : containerd.tasks.call('Delete', { container_id: id, force: false }).catch((err) => {
+            if (!(err instanceof EngineError && err.kind === 'not_found')) this.d.log.warn('cannot delete the exited task', { id, err });
+          }),
       // Docker releases a stopped container's network: its namespace, veths, addresses and ports
       // (independent of the task's deletion, so the two run side by side).
       this.d.networking.teardown(id).catch((err) => this.d.log.warn('cannot release the network of an exited container', { id, err })),
@@ -681,14 +691,13 @@ export class Lifecycle {
   }
 
   /**
-   * Removes containerd's container. Its task was normally deleted when it exited, so the container
-   * goes first and the task only when containerd says one is still there (a removal the daemon
-   * finishes after a restart, a delete that failed at the exit): one call on the common path.
+   * Removes containerd's container with its stopped task in one call; a task that still runs (a
+   * removal the daemon finishes after a restart) is deleted by force first.
    */
   private async deleteContainerAndTask(id: string): Promise<void> {
     const { containerd } = this.d;
     try {
-      await containerd.containers.call('Delete', { id });
+      await containerd.containers.call('Delete', { id, with_task: true });
     } catch (err) {
       if (err instanceof EngineError && err.kind === 'not_found') return;
       if (!(err instanceof EngineError && err.kind === 'failed_precondition')) throw err;

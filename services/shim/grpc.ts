@@ -51,8 +51,8 @@ export function shimHandlers(tasks: TaskManager, execs: ExecManager): ShimHandle
 
 /** One attach: the first input opens it, later inputs are stdin; ends after the exit message. */
 function attach(tasks: TaskManager, call: grpc.ServerDuplexStream<AttachInput__Output, AttachOutput>): Promise<void> {
-  return serveStdio(call, 'attach', async ({ id, stdin, stdout, stderr }: AttachOpen__Output, sink) => {
-    const h = await tasks.attach(id, { stdin, stdout, stderr }, sink);
+  return serveStdio(call, 'attach', async ({ id, stdin, stdout, stderr, wait_for_create }: AttachOpen__Output, sink) => {
+    const h = await tasks.attach(id, { stdin, stdout, stderr, waitForCreate: wait_for_create }, sink);
     return { stdin: h.stdin, closeStdin: h.closeStdin, release: h.close };
   });
 }

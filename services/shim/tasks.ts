@@ -30,6 +30,8 @@ const EXIT_FILE_GRACE_MS = 200;
 const UNKNOWN_EXIT_CODE = 255;
 const SIGKILL = 9;
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** How long an attachment made alongside a creation waits for that creation. */
+const ATTACH_CREATE_WAIT_MS = 10_000;
 
 interface LiveTask {
   control?: MonitorConnection;
@@ -52,6 +54,8 @@ export interface AttachHandle {
 
 export class TaskManager {
   private readonly live = new Map<string, LiveTask>();
+  /** Attachments waiting for a creation in progress (AttachOpen.wait_for_create). */
+  private readonly creations = new Map<string, Array<(created: boolean) => void>>();
   /** Serializes create/start/delete of one task id. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly tasksDir: string;
@@ -66,7 +70,7 @@ export class TaskManager {
   // ---- operations -------------------------------------------------------------------------------
 
   create(req: CreateTaskRequest__Output): Promise<TaskInfo> {
-    return this.locked(req.id, async () => {
+    const creating = this.locked(req.id, async () => {
       if (!TASK_ID.test(req.id)) throw invalidArgument(`invalid task id ${JSON.stringify(req.id)}`);
       if (!existsSync(join(req.bundle, 'config.json'))) throw invalidArgument(`bundle ${req.bundle} has no config.json`);
       if (req.rootfs.length > 1) throw invalidArgument('a task takes at most one rootfs mount');
@@ -121,8 +125,12 @@ export class TaskManager {
         this.ctx.events.record('/tasks/create', { task: { container_id: req.id, pid: created.pid } });
       })();
       await this.attachControl(this.store.get(req.id)!);
+      this.creationEnded(req.id, true);
       return this.info(this.store.get(req.id)!);
     });
+    // Whatever failed (validation included), attachments waiting for this creation learn it now.
+    creating.catch(() => this.creationEnded(req.id, false));
+    return creating;
   }
 
   start(id: string): Promise<TaskInfo> {
@@ -215,8 +223,20 @@ export class TaskManager {
     return join(row.state_dir, 'sock');
   }
 
-  /** Connects a client to the task's stdio through a connection of its own to the monitor. */
-  async attach(id: string, want: { stdin: boolean; stdout: boolean; stderr: boolean }, sink: AttachSink): Promise<AttachHandle> {
+  /**
+   * Connects a client to the task's stdio through a connection of its own to the monitor. With
+   * `waitForCreate`, a task not there yet is waited for (its creation is on its way).
+   */
+  async attach(
+    id: string,
+    want: { stdin: boolean; stdout: boolean; stderr: boolean; waitForCreate?: boolean },
+    sink: AttachSink,
+  ): Promise<AttachHandle> {
+    // Made alongside a creation: only a freshly created task will do (a stopped one left from an
+    // earlier run is about to be replaced), so anything else waits for the creation to finish.
+    if (want.waitForCreate && this.store.get(id)?.status !== 'created' && !(await this.nextCreation(id))) {
+      throw notFound(`task ${id} not found: its creation did not finish`);
+    }
     const row = this.mustGet(id);
     if (row.status === 'stopped') {
       sink.ready();
@@ -252,6 +272,29 @@ export class TaskManager {
       closeStdin: () => conn.send(Request.CLOSE_STDIN),
       close: () => conn.close(),
     };
+  }
+
+  /** Resolves once the next creation of `id` has finished: true if it succeeded. */
+  private nextCreation(id: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiters = this.creations.get(id) ?? [];
+      this.creations.set(id, waiters);
+      const timer = setTimeout(() => done(false), ATTACH_CREATE_WAIT_MS);
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        const list = this.creations.get(id);
+        if (list) {
+          list.splice(list.indexOf(done), 1);
+          if (list.length === 0) this.creations.delete(id);
+        }
+        resolve(ok);
+      };
+      waiters.push(done);
+    });
+  }
+
+  private creationEnded(id: string, ok: boolean): void {
+    for (const done of [...(this.creations.get(id) ?? [])]) done(ok);
   }
 
   // ---- recovery ---------------------------------------------------------------------------------
