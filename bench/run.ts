@@ -5,7 +5,7 @@
  */
 import { formatRows, type Section } from './lib.js';
 
-const SECTION_MODULES = ['./runtime.bench.js', './monitor.bench.js', './images.bench.js', './pull.bench.js', './run-path.bench.js', './observability.bench.js', './resilience.bench.js', './network.bench.js', './files.bench.js', './exec.bench.js'];
+const SECTION_MODULES = ['./runtime.bench.js', './monitor.bench.js', './images.bench.js', './pull.bench.js', './run-path.bench.js', './observability.bench.js', './resilience.bench.js', './network.bench.js', './files.bench.js', './exec.bench.js', './security.bench.js'];
 
 async function main(): Promise<void> {
   const filter = process.argv.slice(2).join(' ').toLowerCase();

@@ -86,12 +86,27 @@ export function asEngineError(err: unknown): EngineError {
   return new EngineError('internal', String(err));
 }
 
+/**
+ * The longest message a status carries. A status travels in HTTP/2 trailers, which gRPC bounds
+ * (8 KiB by default, and a message is percent-encoded there: up to 3 bytes per byte): a longer
+ * one — an error quoting 70 KB of a client's input — broke the call and the connection it was on,
+ * so every message is cut to this (in UTF-8 bytes) first.
+ */
+export const MAX_STATUS_MESSAGE_BYTES = 2000;
+
+export function boundedMessage(message: string): string {
+  if (Buffer.byteLength(message) <= MAX_STATUS_MESSAGE_BYTES) return message;
+  let cut = message.slice(0, MAX_STATUS_MESSAGE_BYTES - 3);
+  while (Buffer.byteLength(cut) > MAX_STATUS_MESSAGE_BYTES - 3) cut = cut.slice(0, -1);
+  return `${cut}...`;
+}
+
 /** The status a gRPC handler returns for any thrown value. */
 export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
   const e = asEngineError(err);
   const metadata = new grpc.Metadata();
   metadata.set(ENGINE_ERROR_METADATA, e.kind);
-  return { code: GRPC_CODE[e.kind], details: e.message, metadata };
+  return { code: GRPC_CODE[e.kind], details: boundedMessage(e.message), metadata };
 }
 
 /**

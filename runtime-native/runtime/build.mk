@@ -2,7 +2,9 @@
 # Static (the top Makefile's LDFLAGS): no dynamic loader on every container start. libseccomp is
 # the only library; capabilities go through capset(2) directly.
 RUNTIME_SRC := $(wildcard runtime/*.c)
-RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
+# SHA-256 (the seccomp cache's keys) is the unpacker's.
+RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o) $(BUILD)/unpack/sha256.o
+$(BUILD)/runtime/seccomp_cache.o: CFLAGS += -Iunpack
 RUNTIME_LIBS := -lseccomp
 
 all: $(BUILD)/tersane-runtime
@@ -33,3 +35,12 @@ $(BUILD)/tests/runtime_benchloop: tests/runtime_benchloop.c
 
 # Field paths are built into fixed buffers on purpose (long paths are cut, never overflow).
 $(BUILD)/runtime/%.o: CFLAGS += -Wno-format-truncation
+
+# The escape probe the security tests run inside containers (test/security): static, so any image
+# runs it.
+security-test-tools: $(BUILD)/tests/escape_probe
+$(BUILD)/tests/escape_probe: tests/escape_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+.PHONY: security-test-tools

@@ -1188,6 +1188,8 @@ tn_container_exec (struct tn_global *g, const char *id, const struct tn_exec_opt
         tn_error_sys (err, errno, "--preserve-fds: descriptor %d", 3 + i);
         goto out;
       }
+  if (tn_spec_seccomp (st->spec, err) < 0)
+    goto out;
   if (st->spec->lx.seccomp)
     {
       if (tn_seccomp_compile_cached (g->root, st->spec->lx.seccomp, &sc, err) < 0)

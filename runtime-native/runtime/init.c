@@ -70,12 +70,16 @@ join_paths (const struct tn_spec *s, int skip_mask, struct tn_error **err)
   return 0;
 }
 
+/* `which`: 0 every sysctl, 1 only net.*, 2 all but net.* */
 static int
-write_sysctls (const struct tn_spec *s, struct tn_error **err)
+write_sysctls (const struct tn_spec *s, int which, struct tn_error **err)
 {
   for (size_t i = 0; i < s->lx.n_sysctl; i++)
     {
       const char *key = s->lx.sysctl[i].key;
+      bool net = strncmp (key, "net.", 4) == 0 || strncmp (key, "net/", 4) == 0;
+      if ((which == 1 && !net) || (which == 2 && net))
+        continue;
       char path[512];
       int n = snprintf (path, sizeof path, "/proc/sys/%s", key);
       if (!strchr (key, '/'))
@@ -253,7 +257,7 @@ tn_init_container (struct tn_init *c)
 
   if (p && p->terminal && setup_terminal (c, &e) < 0)
     die (sync, e);
-  if (write_sysctls (s, &e) < 0)
+  if (write_sysctls (s, c->net_sysctls_done ? 2 : 0, &e) < 0)
     die (sync, e);
   if (tn_rootfs_finalize (&rootfs, &e) < 0)
     die (sync, e);
@@ -353,6 +357,7 @@ tn_init_stage1 (struct tn_init *c)
   if (c->enter_cgroup_self && tn_cgroup_enter_self (c->cgroup, &e) < 0)
     die (sync, e);
 
+  bool joined = false;
   if (s->lx.ns[TN_NS_USER].present)
     {
       if (s->lx.ns[TN_NS_USER].path)
@@ -364,6 +369,21 @@ tn_init_stage1 (struct tn_init *c)
         }
       else
         {
+          /* a new user namespace: the namespaces given by path are joined before it exists, while
+           * this process is still the host's root (from inside the new user namespace it could
+           * neither open their files nor enter namespaces its parent user namespace owns); the
+           * mount namespace is not among them here (it is always new for a container) */
+          if (join_paths (s, 1 << TN_NS_USER, &e) < 0)
+            die (sync, e);
+          joined = true;
+          /* a network namespace its parent user namespace owns takes its sysctls from the host's
+           * root only: written now, through this process's view of it */
+          if (s->lx.ns[TN_NS_NET].present && s->lx.ns[TN_NS_NET].path)
+            {
+              if (write_sysctls (s, 1, &e) < 0)
+                die (sync, e);
+              c->net_sysctls_done = true;
+            }
           if (unshare (CLONE_NEWUSER) < 0)
             {
               tn_error_sys (&e, errno, "linux.namespaces (user): unshare");
@@ -376,7 +396,7 @@ tn_init_stage1 (struct tn_init *c)
           become_root (s);
         }
     }
-  if (join_paths (s, 1 << TN_NS_USER, &e) < 0)
+  if (!joined && join_paths (s, 1 << TN_NS_USER, &e) < 0)
     die (sync, e);
   int flags = tn_ns_new_flags (s) & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
   if (flags && unshare (flags) < 0)
@@ -425,7 +445,21 @@ tn_init_exec (struct tn_exec_init *c)
   if (tn_sync_expect (sync, TN_MSG_GO, NULL, NULL, &e) < 0)
     _exit (1);
 
-  static const enum tn_ns_type order[] = { TN_NS_USER, TN_NS_NET, TN_NS_IPC, TN_NS_UTS, TN_NS_CGROUP, TN_NS_PID, TN_NS_TIME, TN_NS_MNT };
+  /* while still the host's root (inside a user namespace /proc/self is no longer writable to a
+   * non-dumpable process); the exec process inherits it */
+  if (p->has_oom_score_adj)
+    {
+      char v[16];
+      snprintf (v, sizeof v, "%d", p->oom_score_adj);
+      if (tn_write_file_at (AT_FDCWD, "/proc/self/oom_score_adj", v, &e) < 0)
+        die (sync, e);
+    }
+  if (!p->terminal)
+    tn_stdio_give_to (c->spec, p);
+  /* the user namespace last: a namespace its parent user namespace owns (a network namespace made
+   * beforehand by the engine) can only be joined while this process is still the host's root; the
+   * host's root may join those the container's user namespace owns as well */
+  static const enum tn_ns_type order[] = { TN_NS_NET, TN_NS_IPC, TN_NS_UTS, TN_NS_CGROUP, TN_NS_PID, TN_NS_TIME, TN_NS_MNT, TN_NS_USER };
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
     {
       enum tn_ns_type t = order[i];
@@ -480,13 +514,6 @@ tn_init_exec (struct tn_exec_init *c)
   if (tn_process_apply_limits (p, &e) < 0 || tn_process_default_home ((struct tn_process *) p, &e) < 0
       || tn_process_lookup (p, &exec_path, &e) < 0)
     die (sync, e);
-  if (p->has_oom_score_adj)
-    {
-      char v[16];
-      snprintf (v, sizeof v, "%d", p->oom_score_adj);
-      if (tn_write_file_at (AT_FDCWD, "/proc/self/oom_score_adj", v, &e) < 0)
-        die (sync, e);
-    }
   if (c->spec->lx.has_personality && personality (c->spec->lx.personality) < 0)
     {
       tn_error_sys (&e, errno, "linux.personality");

@@ -32,6 +32,8 @@ struct tn_init
   bool enter_cgroup_self;
   /* child's own bookkeeping */
   bool got_dirs;
+  /* the net.* sysctls were written before the user namespace was made (stage 1) */
+  bool net_sysctls_done;
   char *state_json;
 };
 

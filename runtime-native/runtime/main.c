@@ -6,6 +6,7 @@
  * table below. */
 #include "commands.h"
 #include "log.h"
+#include "sealed.h"
 #include "seccomp_filter.h"
 
 #include <signal.h>
@@ -139,7 +140,19 @@ main (int argc, char **argv)
     }
   for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
     if (strcmp (commands[k].name, argv[i]) == 0)
-      return commands[k].run (&g, argc - i, argv + i);
+      {
+        /* the commands that make processes in a container run from a copy nobody can write (sealed.c) */
+        if (strcmp (argv[i], "create") == 0 || strcmp (argv[i], "run") == 0 || strcmp (argv[i], "exec") == 0)
+          {
+            struct tn_error *e = NULL;
+            if (tn_exec_protected (argv, &e) < 0)
+              {
+                tn_log_error ("%s", tn_error_text (e));
+                return 1;
+              }
+          }
+        return commands[k].run (&g, argc - i, argv + i);
+      }
   if (strcmp (argv[i], "help") == 0)
     {
       usage (stdout);

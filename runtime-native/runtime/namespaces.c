@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static const char *const proc_names[TN_NS_COUNT] = { "pid", "net", "mnt", "ipc", "uts", "user", "cgroup", "time" };
@@ -127,3 +128,39 @@ tn_clone (int flags, int cgroup_fd, bool *into)
   return (pid_t) syscall (SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
 }
 
+
+/* The host id a container id stands for under the spec's maps (itself without a user namespace);
+ * (uint32_t) -1 when it is not mapped. */
+uint32_t
+tn_ns_host_id (const struct tn_spec *spec, bool uid, uint32_t id)
+{
+  if (!spec->lx.ns[TN_NS_USER].present)
+    return id;
+  const struct tn_idmap *m = uid ? spec->lx.uid_mappings : spec->lx.gid_mappings;
+  size_t n = uid ? spec->lx.n_uid_mappings : spec->lx.n_gid_mappings;
+  for (size_t i = 0; i < n; i++)
+    if (id >= m[i].container_id && id - m[i].container_id < m[i].size)
+      return m[i].host_id + (id - m[i].container_id);
+  return (uint32_t) -1;
+}
+
+void
+tn_stdio_give_to (const struct tn_spec *spec, const struct tn_process *p)
+{
+  /* the process must be able to reopen its stdio (/dev/stdout is /proc/self/fd/1): pipes and
+   * terminals the monitor made belong to the host's root, so they become the process user's (its
+   * host ids), as runc fixes stdio permissions; /dev/null and others' files are left alone */
+  uint32_t uid = tn_ns_host_id (spec, true, p->uid);
+  uint32_t gid = tn_ns_host_id (spec, false, p->gid);
+  if (uid == (uint32_t) -1 || gid == (uint32_t) -1)
+    return;
+  for (int fd = 0; fd <= 2; fd++)
+    {
+      struct stat st;
+      if (fstat (fd, &st) < 0 || st.st_uid == uid)
+        continue;
+      if (!S_ISFIFO (st.st_mode) && !S_ISSOCK (st.st_mode) && !(S_ISCHR (st.st_mode) && major (st.st_rdev) >= 136 && major (st.st_rdev) <= 143))
+        continue;
+      fchown (fd, uid, gid);
+    }
+}

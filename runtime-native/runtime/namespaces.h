@@ -17,6 +17,9 @@ int tn_ns_join_fd (int fd, enum tn_ns_type type, struct tn_error **err);
 int tn_ns_write_idmaps (pid_t pid, const struct tn_spec *spec, struct tn_error **err);
 /* Whether container id 0 is mapped (uid when `uid`, else gid). */
 bool tn_ns_root_mapped (const struct tn_spec *spec, bool uid);
+uint32_t tn_ns_host_id (const struct tn_spec *spec, bool uid, uint32_t id);
+/* Gives the process user (its host ids) the pipes, sockets and pty its stdio is. */
+void tn_stdio_give_to (const struct tn_spec *spec, const struct tn_process *p);
 /* Whether the process `pid`'s namespace of `type` differs from ours. */
 bool tn_ns_differs (pid_t pid, enum tn_ns_type type);
 

@@ -47,6 +47,10 @@ tn_seccomp_compile (const struct tn_seccomp *sc, struct tn_seccomp_prog *out, st
     return tn_error_new (err, "linux.seccomp: cannot initialise libseccomp");
   /* no_new_privs is the config's business (process.noNewPrivileges), not libseccomp's */
   seccomp_attr_set (ctx, SCMP_FLTATR_CTL_NNP, 0);
+  /* a binary tree of the syscall numbers instead of a linear list: for Docker's default profile
+   * ~4x fewer instructions run per syscall, and the kernel, which runs the filter for every syscall
+   * number when it is loaded (to cache the always-allowed ones), loads it in a fraction of the time */
+  seccomp_attr_set (ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   for (size_t i = 0; i < sc->n_archs; i++)
     {
       uint32_t arch = seccomp_arch_resolve_name (sc->archs[i]);
@@ -154,4 +158,11 @@ tn_seccomp_version (void)
     return "unknown";
   snprintf (buf, sizeof buf, "%u.%u.%u", v->major, v->minor, v->micro);
   return buf;
+}
+
+const char *
+tn_seccomp_build_tag (void)
+{
+  /* this file holds the compiler of filters: rebuilt, it may compile differently */
+  return __DATE__ " " __TIME__;
 }

@@ -20,5 +20,7 @@ int tn_seccomp_load (const struct tn_seccomp_prog *p, struct tn_error **err);
 void tn_seccomp_prog_free (struct tn_seccomp_prog *p);
 /* libseccomp's version, "2.5.4". */
 const char *tn_seccomp_version (void);
+/* Identifies how this build compiles filters (the seccomp cache's key includes it). */
+const char *tn_seccomp_build_tag (void);
 
 #endif

@@ -38,6 +38,10 @@
 
 /* ---- field access with errors naming the field ---- */
 
+/* Set while a spec is parsed for a state file: linux.seccomp is parsed later, by whoever needs the
+ * filter (exec), not by start, kill, delete … (tn_spec_parse_deferred). */
+static bool defer_seccomp;
+
 static int
 bad (struct tn_error **err, const char *path, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
 
@@ -1656,7 +1660,8 @@ parse_linux (struct tn_spec *s, const struct tn_json *lx, struct tn_error **err)
 
   if (opt_object (lx, "seccomp", P, &o, err) < 0)
     return -1;
-  if (o && parse_seccomp (&L->seccomp, o, err) < 0)
+  L->seccomp_deferred = o && defer_seccomp;
+  if (o && !defer_seccomp && parse_seccomp (&L->seccomp, o, err) < 0)
     return -1;
 
   if (opt_object (lx, "personality", P, &o, err) < 0)
@@ -1900,6 +1905,28 @@ parse_document (struct tn_spec *s, const struct tn_json *doc, struct tn_error **
     return bad (err, "domainname", "cannot be set without a uts namespace");
   if (!L->ns[TN_NS_MNT].present)
     return bad (err, "linux.namespaces", "a mount namespace is required");
+  return 0;
+}
+
+int
+tn_spec_parse_deferred (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err)
+{
+  defer_seccomp = true;
+  int r = tn_spec_parse (data, len, label, out, err);
+  defer_seccomp = false;
+  return r;
+}
+
+int
+tn_spec_seccomp (struct tn_spec *s, struct tn_error **err)
+{
+  if (!s->lx.seccomp_deferred)
+    return 0;
+  s->lx.seccomp_deferred = false;
+  const struct tn_json *lx = tn_json_get (s->json, "linux");
+  const struct tn_json *o = lx ? tn_json_get (lx, "seccomp") : NULL;
+  if (o && parse_seccomp (&s->lx.seccomp, o, err) < 0)
+    return tn_error_wrap (err, "config");
   return 0;
 }
 

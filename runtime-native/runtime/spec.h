@@ -236,6 +236,7 @@ struct tn_linux
   struct tn_kv *sysctl;
   size_t n_sysctl;
   struct tn_seccomp *seccomp;
+  bool seccomp_deferred; /* present but not parsed yet: tn_spec_seccomp () */
   bool has_personality;
   unsigned long personality;
   struct tn_kv *time_offsets; /* "monotonic"/"boottime" → "secs nanosecs" */
@@ -264,6 +265,9 @@ struct tn_spec
  * file name ("config.json: …"). */
 int tn_spec_load (const char *path, const char *label, struct tn_spec **out, struct tn_error **err);
 int tn_spec_parse (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err);
+/* The same, leaving linux.seccomp for tn_spec_seccomp () (a state file's spec, valid at create). */
+int tn_spec_parse_deferred (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err);
+int tn_spec_seccomp (struct tn_spec *s, struct tn_error **err);
 void tn_spec_free (struct tn_spec *s);
 
 /* A process object alone (for `exec --process FILE`), validated the same way. */

@@ -284,7 +284,7 @@ tn_state_load_file (const struct tn_global *g, const char *id, const char *file,
   cleanup_free char *cfg = tn_jw_finish (&w);
   tn_json_free (doc);
   tn_log_quiet_warnings (true);
-  int parsed = cfg ? tn_spec_parse (cfg, strlen (cfg), "state.json config", &st->spec, err) : -1;
+  int parsed = cfg ? tn_spec_parse_deferred (cfg, strlen (cfg), "state.json config", &st->spec, err) : -1;
   tn_log_quiet_warnings (false);
   if (parsed < 0)
     {

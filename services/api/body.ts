@@ -28,19 +28,44 @@ export function checkJsonContentType(contentType: string | undefined, hasBody: b
   }
 }
 
-/** The whole body, refusing one larger than `limit` bytes as soon as it is. */
-export async function readBody(stream: Readable, limit: number): Promise<Buffer> {
+/**
+ * How long a JSON body may stall between two chunks before the request is refused (a client that
+ * trickles a body forever holds nothing longer than this).
+ */
+export const BODY_IDLE_TIMEOUT_MS = Number(process.env.TERSANE_API_BODY_IDLE_TIMEOUT_MS) > 0 ? Number(process.env.TERSANE_API_BODY_IDLE_TIMEOUT_MS) : 30_000;
+
+/** The whole body, refusing one larger than `limit` bytes as soon as it is, or one that stalls. */
+export async function readBody(stream: Readable, limit: number, idleMs = BODY_IDLE_TIMEOUT_MS): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of stream) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > limit) {
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
       stream.destroy();
-      throw invalidArgument(`request body is too large: more than ${limit} bytes`);
+    }, idleMs);
+  };
+  arm();
+  try {
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      size += buf.length;
+      if (size > limit) {
+        stream.destroy();
+        throw invalidArgument(`request body is too large: more than ${limit} bytes`);
+      }
+      chunks.push(buf);
+      arm();
     }
-    chunks.push(buf);
+  } catch (err) {
+    if (stalled) throw Object.assign(new Error(`request body timed out: nothing received for ${idleMs} ms`), { statusCode: 408 });
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
+  if (stalled) throw Object.assign(new Error(`request body timed out: nothing received for ${idleMs} ms`), { statusCode: 408 });
   return Buffer.concat(chunks, size);
 }
 

@@ -121,6 +121,10 @@ export async function startTcpApi(settings: TcpSettings, h: TcpHandlers, log: Lo
         requestCert: true,
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
+        // A hijacked attach is half-closed by the docker CLI (it shuts the TCP connection's write
+        // side under TLS once it has no stdin to send): the output must still flow back, as it
+        // does on the unix socket.
+        allowHalfOpen: true,
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
         maxHeaderSize: h.maxHeaderSize,
       },
@@ -131,7 +135,10 @@ export async function startTcpApi(settings: TcpSettings, h: TcpHandlers, log: Lo
     server = createHttpServer({ maxHeaderSize: h.maxHeaderSize }, h.handler);
     scheme = 'http';
   }
-  server.on('upgrade', h.upgrade);
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.allowHalfOpen = true;
+    h.upgrade(req, socket, head);
+  });
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;

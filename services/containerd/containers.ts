@@ -124,10 +124,9 @@ export class ContainerService {
       const specBegin = nowNs();
       const accounts = readAccounts(lowers.map((l) => snapshots.fs(l)));
       const user = resolveUser(req.spec.user ?? '', req.spec.additional_groups ?? [], accounts.passwd, accounts.group);
+      // Compact: the monitor and the runtime read it at every start (the seccomp profile is half of it).
       const runtimeSpec = JSON.stringify(
         generateSpec({ id: req.id, spec: req.spec, user, cgroupParent: this.cgroupParent, host: this.host, initBinary: this.initBinary }),
-        null,
-        2,
       );
       const specEnd = nowNs();
 
@@ -176,11 +175,7 @@ export class ContainerService {
       const lowers = this.images.snapshots.lowers(layers.map((l) => l.chain_id));
       const accounts = readAccounts(lowers.map((l) => this.images.snapshots.fs(l)));
       const user = resolveUser(spec.user ?? '', spec.additional_groups ?? [], accounts.passwd, accounts.group);
-      const runtimeSpec = JSON.stringify(
-        generateSpec({ id, spec, user, cgroupParent: this.cgroupParent, host: this.host, initBinary: this.initBinary }),
-        null,
-        2,
-      );
+      const runtimeSpec = JSON.stringify(generateSpec({ id, spec, user, cgroupParent: this.cgroupParent, host: this.host, initBinary: this.initBinary }));
       this.images.store.transaction(() => {
         this.images.store.updateContainerSpec(id, JSON.stringify(spec), runtimeSpec);
         this.writeBundle(id, runtimeSpec);

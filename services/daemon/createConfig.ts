@@ -212,6 +212,50 @@ function stringMap(value: unknown, field: string): Record<string, string> | null
   throw invalidArgument(`json: cannot unmarshal into Go struct field ${field} of type map[string]string`);
 }
 
+/**
+ * A list of objects, each checked by `item` (Go's decoder: a wrong type anywhere is a 400 naming
+ * the field, never a crash further on); null or absent is null.
+ */
+function objectList<T>(value: unknown, field: string, type: string, item: (o: Record<string, unknown>, field: string) => T): T[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) throw invalidArgument(`json: cannot unmarshal ${jsonType(value)} into Go struct field ${field} of type []${type}`);
+  return value.map((v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalidArgument(`json: cannot unmarshal ${jsonType(v)} into Go struct field ${field} of type ${type}`);
+    return item(v as Record<string, unknown>, field);
+  });
+}
+
+function jsonType(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (v === null) return 'null';
+  return typeof v;
+}
+
+function ulimit(o: Record<string, unknown>, field: string): Ulimit {
+  return { Name: str(o.Name, `${field}.Name`), Soft: num(o.Soft, `${field}.Soft`), Hard: num(o.Hard, `${field}.Hard`) };
+}
+
+function deviceMapping(o: Record<string, unknown>, field: string): DeviceMapping {
+  return {
+    PathOnHost: str(o.PathOnHost, `${field}.PathOnHost`),
+    PathInContainer: str(o.PathInContainer, `${field}.PathInContainer`),
+    CgroupPermissions: str(o.CgroupPermissions, `${field}.CgroupPermissions`),
+  };
+}
+
+function mountConfig(o: Record<string, unknown>, field: string): MountConfig {
+  for (const k of ['BindOptions', 'TmpfsOptions', 'VolumeOptions']) {
+    const v = o[k];
+    if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v))) {
+      throw invalidArgument(`json: cannot unmarshal ${jsonType(v)} into Go struct field ${field}.${k} of type mount.${k}`);
+    }
+  }
+  if (o.ReadOnly !== undefined && o.ReadOnly !== null && typeof o.ReadOnly !== 'boolean') {
+    throw invalidArgument(`json: cannot unmarshal ${jsonType(o.ReadOnly)} into Go struct field ${field}.ReadOnly of type bool`);
+  }
+  return { ...o, Type: str(o.Type, `${field}.Type`), Source: str(o.Source, `${field}.Source`), Target: str(o.Target, `${field}.Target`) } as MountConfig;
+}
+
 /** Parses and validates the create body (Docker's decoder plus verifyContainerSettings). */
 export function parseCreateBody(raw: Buffer | string): CreateBody {
   const text = typeof raw === 'string' ? raw : raw.toString('utf8');
@@ -301,14 +345,14 @@ function normalizeHostConfig(h: Record<string, any>): HostConfig {
     CpuQuota: num(h.CpuQuota, 'HostConfig.CpuQuota'),
     CpusetCpus: str(h.CpusetCpus, 'HostConfig.CpusetCpus'),
     CpusetMems: str(h.CpusetMems, 'HostConfig.CpusetMems'),
-    Devices: Array.isArray(h.Devices) ? h.Devices : [],
+    Devices: objectList(h.Devices, 'HostConfig.Devices', 'container.DeviceMapping', deviceMapping) ?? [],
     MemoryReservation: num(h.MemoryReservation, 'HostConfig.MemoryReservation'),
     MemorySwap: num(h.MemorySwap, 'HostConfig.MemorySwap'),
     MemorySwappiness: h.MemorySwappiness ?? null,
     OomKillDisable: h.OomKillDisable ?? null,
     PidsLimit: h.PidsLimit ?? null,
-    Ulimits: Array.isArray(h.Ulimits) ? h.Ulimits : [],
-    Mounts: Array.isArray(h.Mounts) ? h.Mounts : undefined,
+    Ulimits: objectList(h.Ulimits, 'HostConfig.Ulimits', 'units.Ulimit', ulimit) ?? [],
+    Mounts: objectList(h.Mounts, 'HostConfig.Mounts', 'mount.Mount', mountConfig) ?? undefined,
     Tmpfs: stringMap(h.Tmpfs, 'HostConfig.Tmpfs'),
   };
 }
