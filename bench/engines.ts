@@ -97,3 +97,24 @@ function answers(socket: string): Promise<boolean> {
     s.once('error', () => resolve(false));
   });
 }
+
+/**
+ * Runs `measure` on a tersane stack, then — when Debian's docker.io is installed — on Docker
+ * Engine, one engine at a time so they never compete for the machine; each is stopped after.
+ */
+export async function onBothEngines<T>(measure: (engine: Engine) => T | Promise<T>): Promise<{ ours: T; ref?: T }> {
+  const tersane = await startTersane();
+  let ours: T;
+  try {
+    ours = await measure(tersane);
+  } finally {
+    await tersane.stop();
+  }
+  if (!dockerEngineInstalled()) return { ours };
+  const docker = await startDockerEngine();
+  try {
+    return { ours, ref: await measure(docker) };
+  } finally {
+    await docker.stop();
+  }
+}

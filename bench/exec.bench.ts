@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { median, timeSync, type Row, type Section } from './lib.js';
-import { dockerEngineInstalled, startDockerEngine, startTersane, type Engine } from './engines.js';
+import { onBothEngines, type Engine } from './engines.js';
 
 const EXEC_RUNS = 20;
 const LOGS_RUNS = 5;
@@ -41,22 +41,7 @@ export const sections: Section[] = [
   {
     title: 'exec and logs: docker exec c true, docker logs of a 10 MB log (real docker CLI)',
     async run(): Promise<Row[]> {
-      const tersane = await startTersane();
-      let ours: Record<string, number>;
-      try {
-        ours = await measure(tersane);
-      } finally {
-        await tersane.stop();
-      }
-      let ref: Record<string, number> | undefined;
-      if (dockerEngineInstalled()) {
-        const docker = await startDockerEngine();
-        try {
-          ref = await measure(docker);
-        } finally {
-          await docker.stop();
-        }
-      }
+      const { ours, ref } = await onBothEngines((e) => measure(e));
       const row = (name: string, key: string): Row => ({ name, ours: ours[key], reference: ref?.[key], referenceName: 'Docker Engine', unit: 'ms' });
       return [
         row(`docker exec c true (median of ${EXEC_RUNS})`, 'exec'),

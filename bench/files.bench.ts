@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dockerEngineInstalled, startDockerEngine, startTersane, type Engine } from './engines.js';
+import { onBothEngines, type Engine } from './engines.js';
 import { median, timeAsync, type Row, type Section } from './lib.js';
 
 const RUNS = 5;
@@ -61,22 +61,7 @@ export const sections: Section[] = [
     async run(): Promise<Row[]> {
       const scratch = mkdtempSync('/tmp/tn-bench-files-');
       try {
-        const tersane = await startTersane();
-        let ours: Record<string, number>;
-        try {
-          ours = await measure(tersane, scratch);
-        } finally {
-          await tersane.stop();
-        }
-        let ref: Record<string, number> | undefined;
-        if (dockerEngineInstalled()) {
-          const docker = await startDockerEngine();
-          try {
-            ref = await measure(docker, scratch);
-          } finally {
-            await docker.stop();
-          }
-        }
+        const { ours, ref } = await onBothEngines((e) => measure(e, scratch));
         const row = (name: string, key: string): Row => ({ name, ours: ours[key], reference: ref?.[key], referenceName: 'Docker Engine', unit: 'ms' });
         return [
           row(`docker logs, ${LOG_BYTES / 1e6} MB json-file log (median of ${RUNS})`, 'logs'),

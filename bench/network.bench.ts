@@ -18,7 +18,7 @@ import { formatCidr, formatIp, hostAt } from '../services/daemon/network/ipv4.js
 import { USER_POOL } from '../services/daemon/network/manager.js';
 import { HostRegistry } from '../services/daemon/network/registry.js';
 import { median, timeSync, type Row, type Section } from './lib.js';
-import { dockerEngineInstalled, startDockerEngine, startTersane, type Engine } from './engines.js';
+import { onBothEngines, type Engine } from './engines.js';
 
 const RUNS = 10;
 const KERNEL_RUNS = 20;
@@ -166,22 +166,7 @@ export const sections: Section[] = [
   {
     title: 'network: docker run on a user-defined bridge, docker run -d -p, bridge TCP throughput (real docker CLI)',
     async run(): Promise<Row[]> {
-      const tersane = await startTersane();
-      let ours: EngineFigures;
-      try {
-        ours = measureEngine(tersane);
-      } finally {
-        await tersane.stop();
-      }
-      let ref: EngineFigures | undefined;
-      if (dockerEngineInstalled()) {
-        const docker = await startDockerEngine();
-        try {
-          ref = measureEngine(docker);
-        } finally {
-          await docker.stop();
-        }
-      }
+      const { ours, ref } = await onBothEngines((e) => measureEngine(e));
       const row = (name: string, key: keyof EngineFigures, unit: string): Row => ({
         name,
         ours: ours[key],

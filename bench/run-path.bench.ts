@@ -5,7 +5,7 @@
  */
 import { median, timeAsync, timeSync, type Row, type Section } from './lib.js';
 import { ApiClient, apiLifecycle } from './api-client.js';
-import { dockerEngineInstalled, startDockerEngine, startTersane, type Engine } from './engines.js';
+import { onBothEngines, type Engine } from './engines.js';
 
 const RUNS = 10;
 const API_RUNS = 20;
@@ -38,22 +38,7 @@ export const sections: Section[] = [
   {
     title: 'engine: docker run --rm busybox true (real docker CLI), and create+start+wait+remove over the API',
     async run(): Promise<Row[]> {
-      const tersane = await startTersane();
-      let ours: Record<string, number>;
-      try {
-        ours = await measure(tersane);
-      } finally {
-        await tersane.stop();
-      }
-      let ref: Record<string, number> | undefined;
-      if (dockerEngineInstalled()) {
-        const docker = await startDockerEngine();
-        try {
-          ref = await measure(docker);
-        } finally {
-          await docker.stop();
-        }
-      }
+      const { ours, ref } = await onBothEngines((e) => measure(e));
       const row = (name: string, key: string, target?: number): Row => ({
         name,
         ours: ours[key],

@@ -20,6 +20,20 @@ export function callSignal(call: Cancellable, reason = 'the call was cancelled')
   return ac.signal;
 }
 
+/** A Docker Engine API document as the contracts carry it (JsonDocument). */
+export function jsonDocument(value: unknown): { json: Buffer } {
+  return { json: Buffer.from(JSON.stringify(value)) };
+}
+
+/** Resolves once the caller cancels the call or it closes. */
+export function whenCallGone(call: { cancelled: boolean; on(event: 'cancelled' | 'close', fn: () => void): unknown }): Promise<void> {
+  return new Promise((resolve) => {
+    if (call.cancelled) return resolve();
+    call.on('cancelled', () => resolve());
+    call.on('close', () => resolve());
+  });
+}
+
 /** Writes one message, waiting while the transport's buffer is full; a no-op once cancelled. */
 export async function writeMessage<T>(call: WritableCall<T>, msg: T): Promise<void> {
   if (call.cancelled) return;

@@ -8,7 +8,6 @@ import { duplex, firstMessage, serverStream, unary } from '../../common/grpc.js'
 import type { AttachInput__Output } from '../../common/proto-types/tersane/common/v1/AttachInput.js';
 import type { AttachOutput } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
 import type { Chunk__Output } from '../../common/proto-types/tersane/common/v1/Chunk.js';
-import type { JsonDocument } from '../../common/proto-types/tersane/common/v1/JsonDocument.js';
 import type { ContainersHandlers } from '../../common/proto-types/tersane/daemon/v1/Containers.js';
 import type { ImagesHandlers } from '../../common/proto-types/tersane/daemon/v1/Images.js';
 import type { SystemHandlers } from '../../common/proto-types/tersane/daemon/v1/System.js';
@@ -25,36 +24,10 @@ import type { SystemService } from './system.js';
 import { inspectDocument, listDocuments, type ImageIndex } from './views.js';
 import { containerExtras } from './containerExtras.js';
 import { normalizeName } from '../../common/reference.js';
+import { jsonDocument, whenCallGone, writeMessage } from '../../common/grpc-streams.js';
 
 /** How long `docker ps` waits for containerd's image names before showing images as given. */
 const IMAGE_NAMES_WAIT_MS = 500;
-
-function json(value: unknown): JsonDocument {
-  return { json: Buffer.from(JSON.stringify(value)) };
-}
-
-/** Resolves once the call is cancelled or closed by the client. */
-function whenCancelled(call: { cancelled: boolean; on(event: 'cancelled' | 'close', fn: () => void): unknown }): Promise<void> {
-  return new Promise((resolve) => {
-    if (call.cancelled) return resolve();
-    call.on('cancelled', () => resolve());
-    call.on('close', () => resolve());
-  });
-}
-
-/** Writes with back-pressure: waits for 'drain' when the stream's buffer is full. */
-async function write<T>(call: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>, msg: T): Promise<void> {
-  if (call.write(msg)) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-  });
-}
 
 /** Pause, update, stats, top and exec are grpcOps.ts's. */
 export function containersHandlers(
@@ -89,7 +62,7 @@ export function containersHandlers(
     Wait: serverStream(async (req, call) => {
       const reg = lifecycle.wait(req.id, req.condition);
       call.write({ registered: true });
-      const cancelled = whenCancelled(call).then(() => undefined);
+      const cancelled = whenCallGone(call).then(() => undefined);
       const outcome = await Promise.race([reg.result, cancelled]);
       if (!outcome) {
         reg.cancel();
@@ -99,7 +72,7 @@ export function containersHandlers(
     }),
     Inspect: unary(async (req) => {
       const row = findContainer(store, req.id);
-      return json(inspectDocument(row, stateDir, execIdsOf(row.id), extras));
+      return jsonDocument(inspectDocument(row, stateDir, execIdsOf(row.id), extras));
     }),
     List: unary(async (req) => {
       let index: ImageIndex | undefined;
@@ -108,7 +81,7 @@ export function containersHandlers(
       } catch {
         index = undefined; // containerd down or slow: show images as the users gave them
       }
-      return json(listDocuments(store, store.list(), { all: req.all, limit: req.limit, filters: req.filters }, index, extras));
+      return jsonDocument(listDocuments(store, store.list(), { all: req.all, limit: req.limit, filters: req.filters }, index, extras));
     }),
     Attach: duplex(async (call) => attach(deps, hubs, call)),
     Resize: unary(async (req) => {
@@ -126,7 +99,7 @@ export function containersHandlers(
       // The log can be read: the api answers its head on this first message.
       call.write({ opened: true, tty });
       const abort = new AbortController();
-      void whenCancelled(call).then(() => abort.abort());
+      void whenCallGone(call).then(() => abort.abort());
       // Docker follows only a running container; a stopped one's log is read and the stream ends.
       const follow = req.follow && isRunning(row);
       const running = () => {
@@ -145,16 +118,16 @@ export function containersHandlers(
       if (req.batch) {
         for await (const batch of readLogBatches(lifecycle.paths(row.id).log, readOpts, running)) {
           if (abort.signal.aborted) break;
-          await write(call, { entries: batch.map((e) => ({ stream: e.stream, line: e.line, time: e.time, tty })), tty });
+          await writeMessage(call, { entries: batch.map((e) => ({ stream: e.stream, line: e.line, time: e.time, tty })), tty });
         }
         return;
       }
       for await (const e of readLog(lifecycle.paths(row.id).log, readOpts, running)) {
         if (abort.signal.aborted) break;
-        await write(call, { stream: e.stream, line: e.line, time: e.time, tty });
+        await writeMessage(call, { stream: e.stream, line: e.line, time: e.time, tty });
       }
     }),
-    Prune: unary(async (req) => json(await lifecycle.prune(req.filters))),
+    Prune: unary(async (req) => jsonDocument(await lifecycle.prune(req.filters))),
     ...containerFileHandlers(deps, lifecycle),
   };
 }
@@ -210,7 +183,7 @@ async function attach(
   call.on('end', () => {
     if (client.stdin) inputEnded();
   });
-  const cancelled = whenCancelled(call);
+  const cancelled = whenCallGone(call);
   await Promise.race([done, cancelled]);
   if (!ended) {
     ended = true;
@@ -244,14 +217,14 @@ function imageIndex(all: Array<{ id: string; names: string[] }>): ImageIndex {
 /** Pull, Push and Prune are grpcRegistry.ts's. */
 export function imagesHandlers(images: ImageService): Omit<ImagesHandlers, 'Pull' | 'Push' | 'Prune'> {
   return {
-    List: unary(async (req) => json(await images.list({ all: req.all, filters: req.filters, apiVersion: req.api_version }))),
-    Inspect: unary(async (req) => json(await images.inspect(req.name, req.api_version))),
-    History: unary(async (req) => json(await images.history(req.name))),
+    List: unary(async (req) => jsonDocument(await images.list({ all: req.all, filters: req.filters, apiVersion: req.api_version }))),
+    Inspect: unary(async (req) => jsonDocument(await images.inspect(req.name, req.api_version))),
+    History: unary(async (req) => jsonDocument(await images.history(req.name))),
     Tag: unary(async (req) => {
       await images.tag(req.source, req.repo, req.tag);
       return {};
     }),
-    Remove: unary(async (req) => json(await images.remove(req.name, req.force))),
+    Remove: unary(async (req) => jsonDocument(await images.remove(req.name, req.force))),
     Load: duplex(async (call) => {
       // Not `for await (… of call)`: at the end of input that would destroy the whole duplex stream,
       // whose writing side still carries the progress messages.
@@ -261,13 +234,13 @@ export function imagesHandlers(images: ImageService): Omit<ImagesHandlers, 'Pull
         }
       }
       for await (const message of images.load(chunks())) {
-        await write(call, json(message));
+        await writeMessage(call, jsonDocument(message));
       }
     }),
     Save: serverStream(async (req, call) => {
       for await (const data of images.save(req.names)) {
         if (call.cancelled) return;
-        await write(call, { data });
+        await writeMessage(call, { data });
       }
     }),
   };
@@ -276,8 +249,8 @@ export function imagesHandlers(images: ImageService): Omit<ImagesHandlers, 'Pull
 /** Auth and DiskUsage are grpcRegistry.ts's. */
 export function systemHandlers(system: SystemService): Omit<SystemHandlers, 'Auth' | 'DiskUsage'> {
   return {
-    Info: unary(async () => json(await system.info())),
-    Version: unary(async () => json(system.versionDocument())),
+    Info: unary(async () => jsonDocument(await system.info())),
+    Version: unary(async () => jsonDocument(system.versionDocument())),
   };
 }
 

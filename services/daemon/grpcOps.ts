@@ -7,7 +7,6 @@ import type * as grpc from '@grpc/grpc-js';
 import { EngineError } from '../../common/errors.js';
 import { duplex, firstMessage, serverStream, unary } from '../../common/grpc.js';
 import type { AttachOutput } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
-import type { JsonDocument } from '../../common/proto-types/tersane/common/v1/JsonDocument.js';
 import type { ContainersHandlers } from '../../common/proto-types/tersane/daemon/v1/Containers.js';
 import type { ExecStartInput__Output } from '../../common/proto-types/tersane/daemon/v1/ExecStartInput.js';
 import { recordContainerEvent } from './dockerEvents.js';
@@ -18,34 +17,9 @@ import { pauseContainer } from './pause.js';
 import { statsDocuments } from './stats.js';
 import { containerTop } from './top.js';
 import { updateContainer } from './update.js';
+import { jsonDocument, whenCallGone, writeMessage } from '../../common/grpc-streams.js';
 
 export type ContainerOpsMethod = 'Pause' | 'Unpause' | 'Update' | 'Stats' | 'Top' | 'ExecCreate' | 'ExecStart' | 'ExecInspect' | 'ExecResize';
-
-function json(value: unknown): JsonDocument {
-  return { json: Buffer.from(JSON.stringify(value)) };
-}
-
-/** Resolves once the call is cancelled or closed by the client. */
-function whenGone(call: { cancelled: boolean; on(event: 'cancelled' | 'close', fn: () => void): unknown }): Promise<void> {
-  return new Promise((resolve) => {
-    if (call.cancelled) return resolve();
-    call.on('cancelled', () => resolve());
-    call.on('close', () => resolve());
-  });
-}
-
-async function write<T>(call: grpc.ServerWritableStream<unknown, T>, msg: T): Promise<void> {
-  if (call.write(msg)) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-  });
-}
 
 export function containerOpsHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, execs: ExecService): Pick<ContainersHandlers, ContainerOpsMethod> {
   const { store } = deps;
@@ -60,25 +34,25 @@ export function containerOpsHandlers(deps: LifecycleDeps, lifecycle: Lifecycle, 
     }),
     Update: unary(async (req) => {
       const warnings = await updateContainer(deps, lifecycle, req.id, req.config_json);
-      return json({ Warnings: warnings.length ? warnings : null });
+      return jsonDocument({ Warnings: warnings.length ? warnings : null });
     }),
     Stats: serverStream(async (req, call) => {
       const row = findContainer(store, req.id);
       const abort = new AbortController();
-      void whenGone(call).then(() => abort.abort());
+      void whenCallGone(call).then(() => abort.abort());
       for await (const doc of statsDocuments(deps, row, { stream: req.stream, oneShot: req.one_shot }, abort.signal)) {
         if (abort.signal.aborted) return;
-        await write(call, json(doc));
+        await writeMessage(call, jsonDocument(doc));
       }
     }),
     Top: unary(async (req) => {
       const row = findContainer(store, req.id);
       const doc = await containerTop(deps, row, req.ps_args);
       store.tx(() => recordContainerEvent(deps.bus, 'top', row));
-      return json(doc);
+      return jsonDocument(doc);
     }),
     ExecCreate: unary(async (req) => execs.create(req.id, req.config_json, req.api_version)),
-    ExecInspect: unary(async (req) => json(execs.inspect(req.id))),
+    ExecInspect: unary(async (req) => jsonDocument(execs.inspect(req.id))),
     ExecResize: unary(async (req) => {
       await execs.resize(req.id, req.rows, req.cols);
       return {};
@@ -141,7 +115,7 @@ async function execStart(execs: ExecService, call: grpc.ServerDuplexStream<ExecS
   call.on('end', () => {
     if (!inputEnded) endInput();
   });
-  await Promise.race([done, whenGone(call)]);
+  await Promise.race([done, whenCallGone(call)]);
   if (!ended) {
     ended = true;
     session.detach(false);

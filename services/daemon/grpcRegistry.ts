@@ -7,7 +7,6 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EventBus } from '../../common/events.js';
 import { serverStream, unary } from '../../common/grpc.js';
 import type { Logger } from '../../common/log.js';
-import type { JsonDocument } from '../../common/proto-types/tersane/common/v1/JsonDocument.js';
 import type { ImagesHandlers } from '../../common/proto-types/tersane/daemon/v1/Images.js';
 import type { SystemHandlers } from '../../common/proto-types/tersane/daemon/v1/System.js';
 import { diskUsage, type DiskUsageDeps } from './diskUsage.js';
@@ -15,10 +14,7 @@ import { pruneImages } from './imagePrune.js';
 import type { ImageService } from './images.js';
 import type { RegistryService } from './registry.js';
 import type { ContainerStore } from './store.js';
-
-function json(value: unknown): JsonDocument {
-  return { json: Buffer.from(JSON.stringify(value)) };
-}
+import { jsonDocument, writeMessage } from '../../common/grpc-streams.js';
 
 /** Aborted when the api cancels the call (its client went away). */
 function cancelSignal(call: grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
@@ -26,19 +22,6 @@ function cancelSignal(call: grpc.ServerWritableStream<unknown, unknown>): AbortS
   if (call.cancelled) ac.abort();
   call.on('cancelled', () => ac.abort());
   return ac.signal;
-}
-
-async function write(call: grpc.ServerWritableStream<unknown, JsonDocument>, doc: Record<string, unknown>): Promise<void> {
-  if (call.write(json(doc))) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-  });
 }
 
 export function imagesRegistryHandlers(
@@ -53,23 +36,23 @@ export function imagesRegistryHandlers(
       const signal = cancelSignal(call as grpc.ServerWritableStream<unknown, unknown>);
       for await (const doc of registry.pull({ fromImage: req.from_image, tag: req.tag, platform: req.platform, auth: req.auth ?? undefined }, signal)) {
         if (signal.aborted) return;
-        await write(call, doc);
+        await writeMessage(call, jsonDocument(doc));
       }
     }),
     Push: serverStream(async (req, call) => {
       const signal = cancelSignal(call as grpc.ServerWritableStream<unknown, unknown>);
       for await (const doc of registry.push({ name: req.name, tag: req.tag, auth: req.auth ?? undefined }, signal)) {
         if (signal.aborted) return;
-        await write(call, doc);
+        await writeMessage(call, jsonDocument(doc));
       }
     }),
-    Prune: unary(async (req) => json(await pruneImages(images, store, bus, req.filters, log))),
+    Prune: unary(async (req) => jsonDocument(await pruneImages(images, store, bus, req.filters, log))),
   };
 }
 
 export function systemRegistryHandlers(registry: RegistryService, usage: DiskUsageDeps): Pick<SystemHandlers, 'Auth' | 'DiskUsage'> {
   return {
-    Auth: unary(async (req) => json(await registry.login(req))),
-    DiskUsage: unary(async (req) => json(await diskUsage(usage, { types: req.types, apiVersion: req.api_version }))),
+    Auth: unary(async (req) => jsonDocument(await registry.login(req))),
+    DiskUsage: unary(async (req) => jsonDocument(await diskUsage(usage, { types: req.types, apiVersion: req.api_version }))),
   };
 }
