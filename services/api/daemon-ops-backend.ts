@@ -33,10 +33,9 @@ export function daemonOpsBackends(daemon: DaemonClients, log?: Logger): { execs:
       if (opts.detach) session.detach();
       return {
         ...session,
-        detachByKeys() {
+        leave() {
           if (!call.destroyed && !call.writableEnded) call.write({ detached: true });
-          // Let the message go before the call is cut.
-          setImmediate(() => session.detach());
+          session.leave();
         },
       };
     },

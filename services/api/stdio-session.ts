@@ -1,7 +1,8 @@
 /**
  * A stdio stream with the daemon (Containers.Attach, Containers.ExecStart) as the api's
  * AttachSession: the `open` message, its `ready`, then output in and stdin out, tied to the HTTP
- * client's lifetime (its going away cancels the daemon call).
+ * client's lifetime (its going away before `ready` cancels the daemon call; after, the session
+ * leaves: the call ends once the daemon has passed on the stdin sent before).
  */
 import type * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
@@ -11,6 +12,8 @@ import type { Logger } from '../../common/log.js';
 import type { AttachEvent, AttachSession } from './containers/backend.js';
 
 const LAYER = 'daemon';
+/** How long a client leaving waits for the daemon to end the call before cutting it. */
+const LEAVE_GRACE_MS = 2_000;
 
 export type AnyStream = grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>;
 
@@ -69,6 +72,26 @@ export async function openStdioSession<I>(
     if (abort.aborted) throw internal('the client went away');
     throw internal(`the daemon did not confirm the ${what}`);
   }
+  // From here a client going away leaves rather than cuts: what it sent before still counts.
+  release();
+  const writable = () => !call.destroyed && !call.writableEnded;
+  let left = false;
+  const leave = () => {
+    // A half-close, not a cancel: a cancelled call may drop the stdin still in its buffers. The
+    // daemon ends the call once it has passed on what came before; it is cut if it does not.
+    if (left) return;
+    left = true;
+    detached.abort();
+    if (writable()) call.end();
+    const cut = setTimeout(() => call.cancel(), LEAVE_GRACE_MS);
+    cut.unref();
+    call.once('status', () => clearTimeout(cut));
+  };
+  const onClientGone = () => {
+    log?.debug('ended a daemon call: its client went away', { method });
+    leave();
+  };
+  abort.addEventListener('abort', onClientGone, { once: true });
   const output = (async function* (): AsyncGenerator<AttachEvent> {
     try {
       for await (const m of it) {
@@ -80,11 +103,10 @@ export async function openStdioSession<I>(
         }
       }
     } finally {
-      release();
+      abort.removeEventListener('abort', onClientGone);
       call.cancel();
     }
   })();
-  const writable = () => !call.destroyed && !call.writableEnded;
   return {
     tty: first.value.tty,
     output,
@@ -99,5 +121,6 @@ export async function openStdioSession<I>(
       detached.abort();
       call.cancel();
     },
+    leave,
   };
 }

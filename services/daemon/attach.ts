@@ -48,6 +48,8 @@ export const UPSTREAM_READY_TIMEOUT_MS = 10_000;
 /** Re-attaching after containerd went away: this many tries, this far apart. */
 const REATTACH_ATTEMPTS = 40;
 const REATTACH_DELAY_MS = 250;
+/** How long a released upstream may take to end before it is cut. */
+const UPSTREAM_LEAVE_GRACE_MS = 2_000;
 /** How long an exit learnt elsewhere waits for the upstream to deliver the last output. */
 export const UPSTREAM_EXIT_GRACE_MS = 2_000;
 
@@ -278,12 +280,17 @@ export class AttachHubs {
     if (!hub) return;
     hub.clients.delete(client);
     if (hub.clients.size > 0) return;
-    // Nobody is listening: let go of the upstream; a later attach opens a new one.
+    // Nobody is listening: let go of the upstream; a later attach opens a new one. A half-close,
+    // so the stdin just written up still reaches the process (a cancel may drop it); containerd
+    // and the shim end the call in turn, and it is cut if they do not.
     this.hubs.delete(id);
-    if (hub.upstream) {
-      hub.upstream.closed = true;
-      hub.upstream.call.cancel();
-      hub.upstream = undefined;
-    }
+    const upstream = hub.upstream;
+    if (!upstream) return;
+    upstream.closed = true;
+    hub.upstream = undefined;
+    upstream.call.end();
+    const cut = setTimeout(() => upstream.call.cancel(), UPSTREAM_LEAVE_GRACE_MS);
+    cut.unref();
+    upstream.call.once('status', () => clearTimeout(cut));
   }
 }

@@ -180,8 +180,10 @@ async function attach(
     if (m.stdin) hubs.input(row.id, client, m.stdin);
     else if (m.close_stdin) inputEnded();
   });
+  // The end of the client's input: its stdin's end, or (without stdin) its leaving.
   call.on('end', () => {
     if (client.stdin) inputEnded();
+    else client.end();
   });
   const cancelled = whenCallGone(call);
   await Promise.race([done, cancelled]);

@@ -14,5 +14,6 @@ export function execStream(execs: ExecManager, call: grpc.ServerDuplexStream<Exe
   return serveStdio(call, 'exec', async (open: ExecOpen__Output, sink) => {
     const h = await execs.open(open, sink);
     return { stdin: h.stdin, closeStdin: h.closeStdin, release: h.detach };
-  });
+    // An exec without stdin has its input ended at once: that is no leaving.
+  }, { endOfInputLeaves: false });
 }

@@ -54,5 +54,5 @@ function attach(tasks: TaskManager, call: grpc.ServerDuplexStream<AttachInput__O
   return serveStdio(call, 'attach', async ({ id, stdin, stdout, stderr, wait_for_create }: AttachOpen__Output, sink) => {
     const h = await tasks.attach(id, { stdin, stdout, stderr, waitForCreate: wait_for_create }, sink);
     return { stdin: h.stdin, closeStdin: h.closeStdin, release: h.close };
-  });
+  }, { endOfInputLeaves: true });
 }

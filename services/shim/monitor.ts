@@ -12,6 +12,8 @@ import { encodeFrame, FrameDecoder, parseResult, Reply, Request, type Frame } fr
 /** How long the monitor may take to run the runtime's `create` (image-independent: no pulls). */
 const CREATE_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 2_000;
+/** How long a closing connection may take to hand the monitor what it still holds. */
+const CLOSE_FLUSH_MS = 1_000;
 
 export interface MonitorSpawn {
   monitorPath: string;
@@ -192,8 +194,11 @@ export class MonitorConnection {
     return JSON.parse(await this.request(Request.STATUS));
   }
 
+  /** Closes the connection; frames already sent (stdin) still reach the monitor first. */
   close(): void {
-    this.socket.destroy();
+    if (this.socket.writableLength === 0) return void this.socket.destroy();
+    this.socket.end(() => this.socket.destroy());
+    setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS).unref();
   }
 
   private dispatch(f: Frame): void {

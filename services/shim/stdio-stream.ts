@@ -29,10 +29,12 @@ export function serveStdio<O, I extends StdioInput<O>>(
   call: grpc.ServerDuplexStream<I, AttachOutput>,
   what: string,
   open: (msg: O, sink: StdioSink) => Promise<StdioSession>,
+  opts: { endOfInputLeaves: boolean },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let session: StdioSession | undefined;
     let opening = false;
+    let leaving = false;
     let finished = false;
     const pending: I[] = [];
     const finish = (err?: Error) => {
@@ -66,10 +68,19 @@ export function serveStdio<O, I extends StdioInput<O>>(
         session = s;
         if (finished) return s.release();
         for (const m of pending.splice(0)) input(m);
+        if (leaving) finish();
       }, finish);
     });
     // Only an explicit `close_stdin` ends the process's stdin: grpc-js reports a cancelled call as
     // an end of input first (then 'cancelled'), so a client detaching (Ctrl-P Ctrl-Q, `docker
-    // attach` leaving) would otherwise send the shell in a terminal its EOF and end it.
+    // attach` leaving) would otherwise send the shell in a terminal its EOF and end it. Where the
+    // end of input means leaving (an attach), the session is released once what came before it
+    // has been handed on, and the call ends.
+    if (opts.endOfInputLeaves) {
+      call.on('end', () => {
+        leaving = true;
+        if (session || !opening) finish();
+      });
+    }
   });
 }

@@ -2,10 +2,10 @@
  * The api's streams end to end, on the wire: hijacked attach in both of its forms, Docker's
  * multiplexed frames and media types per API version, detach keys, log streams, image names with
  * slashes, and a client going away (an interrupted `docker logs -f`, `docker wait`, `docker attach`)
- * cancelling what the api holds below. The stack runs at debug level so the api says what it
- * cancelled.
+ * ending what the api holds below, with the stdin it sent before still delivered. The stack runs
+ * at debug level so the api says what it ended.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,12 @@ function apiLogMatches(pattern: RegExp): number {
     .filter((l) => l.startsWith('[api]') && pattern.test(l)).length;
 }
 
+/** A file in a running container, or '' while it is not there. */
+function catFile(id: string, path: string): string {
+  const r = spawnSync('docker', ['exec', id, 'cat', path], { env: stack.env, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : '';
+}
+
 async function eventually(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -160,6 +166,30 @@ describe('attach on the wire', () => {
     await stack.dockerOk(['rm', '-f', id]);
   });
 
+  it('passes on the stdin that came with the detach keys before leaving', async () => {
+    const id = await create({ Image: 'busybox', Cmd: ['sh'], Tty: true, OpenStdin: true, AttachStdin: true, AttachStdout: true });
+    await start(id);
+    const a = await exchange('POST', `/v1.50/containers/${id}/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-x`, upgrade);
+    // One packet: the command and the keys right behind it.
+    a.socket.write('echo typed-$((6*7)) > /tmp/seen\n\x18');
+    await a.ended;
+    expect(await eventually(() => catFile(id, '/tmp/seen') === 'typed-42\n')).toBe(true);
+    await stack.dockerOk(['rm', '-f', id]);
+  });
+
+  it('passes on the stdin a client sent before it went away', async () => {
+    const id = await create({ Image: 'busybox', Cmd: ['sh'], OpenStdin: true });
+    await start(id);
+    const a = await exchange('POST', `/v1.50/containers/${id}/attach?stream=1&stdin=1&stdout=1`, upgrade);
+    a.socket.end('echo sent-$((6*7)) > /tmp/seen\n');
+    a.socket.destroySoon();
+    await a.ended;
+    expect(await eventually(() => catFile(id, '/tmp/seen') === 'sent-42\n')).toBe(true);
+    // Without StdinOnce the container's stdin stays open: its shell still runs.
+    expect(await stack.dockerOk(['inspect', '--format', '{{.State.Running}}', id])).toBe('true');
+    await stack.dockerOk(['rm', '-f', id]);
+  });
+
   it('answers an attach to an unknown container with 404 before hijacking', async () => {
     const a = await exchange('POST', '/v1.50/containers/nosuch/attach?stream=1&stdout=1', upgrade);
     expect(a.status).toBe(404);
@@ -185,8 +215,9 @@ describe('logs on the wire', () => {
   });
 });
 
-describe('a client going away cancels what the api holds below', () => {
-  const cancelled = (method: string) => apiLogMatches(new RegExp(`cancelled a daemon call.*"method":"${method}"`));
+describe('a client going away ends what the api holds below', () => {
+  // Cancelled outright, or (an attachment) ended once the stdin the client sent is passed on.
+  const cancelled = (method: string) => apiLogMatches(new RegExp(`(cancelled|ended) a daemon call.*"method":"${method}"`));
 
   it('an interrupted docker logs -f', async () => {
     const id = await stack.dockerOk(['run', '-d', 'busybox', 'sh', '-c', 'while true; do echo tick; sleep 0.2; done']);

@@ -85,10 +85,11 @@ export async function runAttach(
   const { params, tty, session } = prepared;
   const encode = (stream: 'stdout' | 'stderr', data: Buffer) => (tty ? data : frame(stream === 'stderr' ? STDERR : STDOUT, data));
   let closed = socket.destroyed;
+  // The client going away aborts the session's signal: the session leaves once the stdin received
+  // before has been passed on, as a user who typed and then closed the terminal would expect.
   const onGone = () => {
     closed = true;
     opts.abort.abort();
-    session?.detach();
   };
   socket.once('close', onGone);
   socket.on('error', () => undefined);
@@ -113,8 +114,7 @@ export async function runAttach(
       if (r.detached) {
         detached = true;
         if (data.length) void session.writeStdin(data);
-        if (session.detachByKeys) session.detachByKeys();
-        else session.detach();
+        session.leave();
         return;
       }
     }

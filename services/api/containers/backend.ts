@@ -57,10 +57,14 @@ export interface AttachSession {
   writeStdin(data: Buffer): Promise<void>;
   /** The client reached end of input. */
   closeStdin(): void;
-  /** Ends the attachment from this side (client gone, detach keys): the container is untouched. */
+  /** Cuts the attachment at once: the container is untouched. (A client going away aborts the
+   * signal the session was opened with instead, which leaves as leave() does.) */
   detach(): void;
-  /** The detach keys were typed (an exec records Docker's exec_detach); detach() when absent. */
-  detachByKeys?(): void;
+  /**
+   * The detach keys were typed: the attachment ends once the stdin sent before them has reached
+   * the process (an exec records Docker's exec_detach). The container is untouched.
+   */
+  leave(): void;
 }
 
 export interface LogsOptions {
