@@ -13,7 +13,7 @@ import { ApiClient, apiLifecycle } from './api-client.js';
 import { startTersane } from './engines.js';
 import { median, timeAsync, type Row, type Section } from './lib.js';
 
-const RUNS = 60;
+const RUNS = 150;
 
 /**
  * An OTLP/HTTP collector stand-in in a process of its own (a real collector runs elsewhere): it
@@ -46,7 +46,8 @@ const SCRAPE_INTERVAL_MS = 1000;
 /**
  * The medians of the same lifecycle on several stacks running at once, measured in turns (one
  * lifecycle on each, round after round), so that whatever else the machine does weighs on all
- * alike: separate runs one after another differ by more than the effect being measured.
+ * alike: separate runs one after another differ by more than the effect being measured. Each
+ * round starts with the next stack, so none is always first (going first costs a few per cent).
  */
 async function medianLifecyclesInTurns(envs: Array<Record<string, string>>, duringRun: Array<((runDir: string) => () => void) | undefined>): Promise<number[]> {
   const engines = [];
@@ -57,7 +58,10 @@ async function medianLifecyclesInTurns(envs: Array<Record<string, string>>, duri
     for (let i = 0; i < WARMUP; i++) for (const c of clients) await apiLifecycle(c);
     const times: number[][] = clients.map(() => []);
     for (let i = 0; i < RUNS; i++) {
-      for (let k = 0; k < clients.length; k++) times[k].push(await timeAsync(() => apiLifecycle(clients[k])));
+      for (let j = 0; j < clients.length; j++) {
+        const k = (i + j) % clients.length;
+        times[k].push(await timeAsync(() => apiLifecycle(clients[k])));
+      }
     }
     return times.map(median);
   } finally {

@@ -61,7 +61,7 @@ export interface Config {
   pidFile(component: Component): string;
   /** The path of a configured runtime binary, or undefined if it is not known. */
   runtime(name: string): RuntimeChoice | undefined;
-  nativeBinary(name: 'tersane-runtime' | 'tersane-monitor' | 'tersane-unpack' | 'tersane-init' | 'tersane-archive' | 'tersane-net'): string;
+  nativeBinary(name: 'tersane-runtime' | 'tersane-monitor' | 'tersane-unpack' | 'tersane-init' | 'tersane-archive' | 'tersane-net' | 'tersane-spawner'): string;
 }
 
 function installPrefix(): string {

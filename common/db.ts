@@ -29,6 +29,7 @@ export function openDatabase(file: string, migrations: readonly string[]): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  reusePreparedStatements(db);
   const all = [...BASE_MIGRATIONS, ...migrations.map((sql) => ({ sql }))];
   const applied = db.pragma('user_version', { simple: true }) as number;
   for (let i = applied; i < all.length; i++) {
@@ -38,6 +39,33 @@ export function openDatabase(file: string, migrations: readonly string[]): Db {
     })();
   }
   return db;
+}
+
+/** Distinct SQL texts whose statements are kept (the stores' are fixed; a few are built per call). */
+const STATEMENT_CACHE_MAX = 512;
+
+/**
+ * Makes db.prepare hand out the statement already compiled for the same SQL: the stores prepare
+ * where they run a query, and compiling it again each time cost the daemon milliseconds of CPU per
+ * container. A statement comes back in its default modes (not plucked, raw or expanded); one busy
+ * in an iteration is not shared.
+ */
+function reusePreparedStatements(db: Db): void {
+  const compile = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    const kept = cache.get(sql);
+    if (kept && !kept.busy) {
+      if (kept.reader) kept.pluck(false).raw(false).expand(false);
+      return kept;
+    }
+    const stmt = compile(sql);
+    if (!kept) {
+      if (cache.size >= STATEMENT_CACHE_MAX) cache.delete(cache.keys().next().value!);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  }) as Db['prepare'];
 }
 
 /** Tables every layer's database has: its identity and its event outbox (see common/events.ts). */

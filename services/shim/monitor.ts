@@ -3,9 +3,9 @@
  * its socket. The monitor is the container's parent; the shim is only its client, so the shim can
  * die and come back while containers run.
  */
-import { spawn } from 'node:child_process';
 import { connect as netConnect, type Socket } from 'node:net';
 import { failedPrecondition, internal, unavailable } from '../../common/errors.js';
+import { LineServer } from '../../common/line-server.js';
 import type { ExitStatus } from '../../common/proto-types/tersane/common/v1/ExitStatus.js';
 import { encodeFrame, FrameDecoder, parseResult, Reply, Request, type Frame } from './protocol.js';
 
@@ -16,7 +16,6 @@ const CONNECT_TIMEOUT_MS = 2_000;
 const CLOSE_FLUSH_MS = 1_000;
 
 export interface MonitorSpawn {
-  monitorPath: string;
   id: string;
   bundle: string;
   stateDir: string;
@@ -54,38 +53,47 @@ export function monitorArgs(s: MonitorSpawn): string[] {
 }
 
 /**
- * Starts a monitor and waits until the container is created (or creating it failed, in which case
- * the monitor has already undone everything and names the cause).
+ * Starts monitors through one long-lived tersane-spawner (runtime-native/spawner): forking the shim
+ * itself for every container would cost milliseconds of its event loop each time. A start resolves
+ * once the container is created, or fails with the cause when creating it failed (the monitor has
+ * then undone everything itself).
  */
-export function spawnMonitor(s: MonitorSpawn): Promise<MonitorCreated> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
-    if (s.traceparent) env.TRACEPARENT = s.traceparent;
-    const child = spawn(s.monitorPath, monitorArgs(s), { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CREATE_TIMEOUT_MS);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(internal(`cannot start the monitor ${s.monitorPath}: ${err.message}`));
+export class MonitorLauncher {
+  private readonly spawner: LineServer;
+
+  constructor(spawnerPath: string, monitorPath: string) {
+    // The spawner kills a monitor that has not created its container in time; the shim's own
+    // deadline is a backstop behind it.
+    this.spawner = new LineServer(spawnerPath, ['--timeout', String(CREATE_TIMEOUT_MS / 1000), monitorPath], {
+      name: 'tersane-spawner',
+      timeoutMs: CREATE_TIMEOUT_MS + 5_000,
     });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) {
-        try {
-          const r = JSON.parse(stdout.trim().split('\n').pop() ?? '');
-          resolve({ pid: r.pid, monitorPid: r.monitor_pid, createBeginNs: r.create_begin_ns ?? 0, createEndNs: r.create_end_ns ?? 0 });
-        } catch {
-          reject(internal(`the monitor answered something that is not its JSON line: ${JSON.stringify(stdout.slice(0, 200))}`));
-        }
-        return;
-      }
-      const reason = stderr.trim().split('\n').filter(Boolean).pop() ?? (signal ? `monitor killed by ${signal}` : `monitor exited ${code}`);
-      reject(failedPrecondition(`OCI runtime create failed: ${reason}`));
-    });
-  });
+  }
+
+  async start(s: MonitorSpawn): Promise<MonitorCreated> {
+    const env = [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`];
+    if (s.traceparent) env.push(`TRACEPARENT=${s.traceparent}`);
+    const [status = '', out = '', err = ''] = await this.spawner.request([String(env.length), ...env, ...monitorArgs(s)]);
+    if (status !== '0') {
+      const reason = unescapeLine(err) || `monitor exited ${status}`;
+      throw failedPrecondition(`OCI runtime create failed: ${reason}`);
+    }
+    try {
+      const r = JSON.parse(unescapeLine(out));
+      return { pid: r.pid, monitorPid: r.monitor_pid, createBeginNs: r.create_begin_ns ?? 0, createEndNs: r.create_end_ns ?? 0 };
+    } catch {
+      throw internal(`the monitor answered something that is not its JSON line: ${JSON.stringify(out.slice(0, 200))}`);
+    }
+  }
+
+  close(): void {
+    this.spawner.close();
+  }
+}
+
+/** A line as tersane-spawner escapes it (\t, \n, \\). */
+function unescapeLine(text: string): string {
+  return text.replace(/\\([tn\\])/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : '\\'));
 }
 
 /** The exit record as the monitor writes it (PROTOCOL.md), in the contract's shape. */

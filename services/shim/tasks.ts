@@ -18,7 +18,7 @@ import { context, currentTraceparent, foreignTracer } from '../../common/tracing
 import type { ExitStatus } from '../../common/proto-types/tersane/common/v1/ExitStatus.js';
 import type { TaskInfo } from '../../common/proto-types/tersane/common/v1/TaskInfo.js';
 import type { CreateTaskRequest__Output } from '../../common/proto-types/tersane/shim/v1/CreateTaskRequest.js';
-import { MonitorConnection, parseExitRecord, spawnMonitor, type ConnectionEvents } from './monitor.js';
+import { MonitorConnection, MonitorLauncher, parseExitRecord, type ConnectionEvents } from './monitor.js';
 import { AttachFlag, Request } from './protocol.js';
 import { TaskStore, type TaskRow } from './store.js';
 
@@ -59,12 +59,14 @@ export class TaskManager {
   /** Serializes create/start/delete of one task id. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly tasksDir: string;
+  private readonly launcher: MonitorLauncher;
 
   constructor(
     private readonly ctx: ServiceContext,
     private readonly store: TaskStore,
   ) {
     this.tasksDir = join(ctx.config.runDir, 'tasks');
+    this.launcher = new MonitorLauncher(ctx.config.nativeBinary('tersane-spawner'), ctx.config.nativeBinary('tersane-monitor'));
   }
 
   // ---- operations -------------------------------------------------------------------------------
@@ -96,8 +98,7 @@ export class TaskManager {
       let created;
       const monitorBegin = process.hrtime.bigint();
       try {
-        created = await spawnMonitor({
-          monitorPath: this.ctx.config.nativeBinary('tersane-monitor'),
+        created = await this.launcher.start({
           id: req.id,
           bundle: req.bundle,
           stateDir,
