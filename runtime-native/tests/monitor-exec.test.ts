@@ -132,7 +132,8 @@ describe.each(runtimes)('tersane-monitor exec with $name', ({ path: runtime }) =
   });
 
   it('pauses and resumes the container', async () => {
-    const { t, main } = await running({ args: ['sh', '-c', 'echo main-out; i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done'] });
+    // The count is renamed into place: a reader never sees the file between truncation and write.
+    const { t, main } = await running({ args: ['sh', '-c', 'echo main-out; i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done'] });
     expect((await main.request(REQ_PAUSE)).ok).toBe(true);
     expect((await main.status()).status).toBe('paused');
     const frozenAt = readFileSync(join(t.bundle.rootfs, 'tmp/n'), 'utf8');
