@@ -1840,6 +1840,7 @@ tn_spec_free (struct tn_spec *s)
   free_strv (L->readonly_paths);
   free_kv (L->sysctl, L->n_sysctl);
   free_seccomp (L->seccomp);
+  free (L->seccomp_file);
   free_kv (L->time_offsets, L->n_time_offsets);
   free (s);
 }
@@ -1923,6 +1924,17 @@ tn_spec_seccomp (struct tn_spec *s, struct tn_error **err)
   if (!s->lx.seccomp_deferred)
     return 0;
   s->lx.seccomp_deferred = false;
+  if (s->lx.seccomp_file)
+    {
+      cleanup_free char *data = NULL;
+      size_t len;
+      struct tn_json *doc = NULL;
+      if (tn_read_file (s->lx.seccomp_file, &data, &len, err) < 0 || tn_json_parse (data, len, &doc, err) < 0)
+        return tn_error_wrap (err, "%s", s->lx.seccomp_file);
+      int r = doc->type == TN_JSON_OBJECT ? parse_seccomp (&s->lx.seccomp, doc, err) : tn_error_new (err, "not an object");
+      tn_json_free (doc);
+      return r < 0 ? tn_error_wrap (err, "%s", s->lx.seccomp_file) : 0;
+    }
   const struct tn_json *lx = tn_json_get (s->json, "linux");
   const struct tn_json *o = lx ? tn_json_get (lx, "seccomp") : NULL;
   if (o && parse_seccomp (&s->lx.seccomp, o, err) < 0)

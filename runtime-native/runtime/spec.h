@@ -237,6 +237,7 @@ struct tn_linux
   size_t n_sysctl;
   struct tn_seccomp *seccomp;
   bool seccomp_deferred; /* present but not parsed yet: tn_spec_seccomp () */
+  char *seccomp_file;    /* where a state file's linux.seccomp is kept aside (seccomp.json) */
   bool has_personality;
   unsigned long personality;
   struct tn_kv *time_offsets; /* "monotonic"/"boottime" → "secs nanosecs" */
@@ -267,6 +268,7 @@ int tn_spec_load (const char *path, const char *label, struct tn_spec **out, str
 int tn_spec_parse (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err);
 /* The same, leaving linux.seccomp for tn_spec_seccomp () (a state file's spec, valid at create). */
 int tn_spec_parse_deferred (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err);
+/* Parses the deferred linux.seccomp: from the document, or from lx.seccomp_file. */
 int tn_spec_seccomp (struct tn_spec *s, struct tn_error **err);
 void tn_spec_free (struct tn_spec *s);
 

@@ -136,6 +136,41 @@ tn_state_json (const struct tn_state *st, enum tn_status status, bool full, int 
   return tn_jw_finish (&w);
 }
 
+/* Only an exec needs the seccomp profile, and it is half of a default spec: state.json leaves it
+ * out (it is in SECCOMP_FILE), so start, kill, delete and state do not parse it at every call. */
+#define SECCOMP_FILE "seccomp.json"
+
+/* The configuration as state.json holds it: without linux.seccomp. */
+static void
+write_config (struct tn_jw *w, const struct tn_json *config)
+{
+  const struct tn_json *lx = tn_json_get (config, "linux");
+  if (lx == NULL || lx->type != TN_JSON_OBJECT || tn_json_get (lx, "seccomp") == NULL)
+    {
+      tn_jw_value (w, config);
+      return;
+    }
+  tn_jw_begin_object (w);
+  for (size_t i = 0; i < config->n; i++)
+    {
+      tn_jw_key (w, config->keys[i]);
+      if (config->items[i] != lx)
+        {
+          tn_jw_value (w, config->items[i]);
+          continue;
+        }
+      tn_jw_begin_object (w);
+      for (size_t j = 0; j < lx->n; j++)
+        if (strcmp (lx->keys[j], "seccomp") != 0)
+          {
+            tn_jw_key (w, lx->keys[j]);
+            tn_jw_value (w, lx->items[j]);
+          }
+      tn_jw_end_object (w);
+    }
+  tn_jw_end_object (w);
+}
+
 static char *
 state_document (const struct tn_state *st)
 {
@@ -153,14 +188,43 @@ state_document (const struct tn_state *st)
   tn_jw_key (&w, "cgroup");
   tn_cgroup_to_json (&st->cgroup, &w);
   tn_jw_key (&w, "config");
-  tn_jw_value (&w, st->spec->json);
+  write_config (&w, st->spec->json);
   tn_jw_end_object (&w);
   return tn_jw_finish (&w);
+}
+
+/* The spec's linux.seccomp, or NULL. */
+static const struct tn_json *
+seccomp_of (const struct tn_json *config)
+{
+  const struct tn_json *lx = tn_json_get (config, "linux");
+  return lx ? tn_json_get (lx, "seccomp") : NULL;
+}
+
+/* Keeps the spec's linux.seccomp in SECCOMP_FILE beside the state (before the state that leaves it
+ * out is written); a spec loaded from a state has none in its document and the file stays. */
+static int
+save_seccomp (const struct tn_state *st, struct tn_error **err)
+{
+  const struct tn_json *sc = seccomp_of (st->spec->json);
+  if (sc == NULL)
+    return 0;
+  struct tn_jw w;
+  tn_jw_init (&w, 0);
+  tn_jw_value (&w, sc);
+  cleanup_free char *data = tn_jw_finish (&w);
+  if (data == NULL)
+    return tn_error_sys (err, ENOMEM, SECCOMP_FILE);
+  char path[4096];
+  snprintf (path, sizeof path, "%s/" SECCOMP_FILE, st->dir);
+  return tn_write_file_atomic (path, data, strlen (data), 0, err);
 }
 
 int
 tn_state_save (const struct tn_state *st, struct tn_error **err)
 {
+  if (save_seccomp (st, err) < 0)
+    return -1;
   cleanup_free char *data = state_document (st);
   if (data == NULL)
     return tn_error_sys (err, ENOMEM, "state.json");
@@ -172,6 +236,8 @@ tn_state_save (const struct tn_state *st, struct tn_error **err)
 int
 tn_state_write_tmp (const struct tn_state *st, struct tn_error **err)
 {
+  if (save_seccomp (st, err) < 0)
+    return -1;
   cleanup_free char *data = state_document (st);
   if (data == NULL)
     return tn_error_sys (err, ENOMEM, "state.json");
@@ -292,6 +358,24 @@ tn_state_load_file (const struct tn_global *g, const char *id, const char *file,
       return -1;
     }
   st->own_spec = true;
+  char sc[4096];
+  snprintf (sc, sizeof sc, "%s/" SECCOMP_FILE, st->dir);
+  /* an exec must never go unfiltered for want of its profile: anything but "absent" is an error */
+  if (access (sc, F_OK) == 0)
+    {
+      if ((st->spec->lx.seccomp_file = strdup (sc)) == NULL)
+        {
+          tn_state_free (st);
+          return tn_error_sys (err, ENOMEM, "state");
+        }
+      st->spec->lx.seccomp_deferred = true;
+    }
+  else if (errno != ENOENT)
+    {
+      int e = errno;
+      tn_state_free (st);
+      return tn_error_sys (err, e, "`%s`", sc);
+    }
   *out = st;
   return 0;
 }

@@ -2,8 +2,10 @@
  * seccomp through libseccomp: a profile that allows everything but mkdir (errno EPERM) makes
  * `mkdir` fail inside; a rule with an argument condition denies chmod only to one mode; the
  * default action and its errno; unknown syscall names are skipped as runc skips them; the filter
- * is loaded (Seccomp: 2) with or without no_new_privs.
+ * is loaded (Seccomp: 2) with or without no_new_privs; an exec gets the container's profile.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNC, RuntimeHarness, TERSANE_RUNTIME } from './runtime-harness.js';
 
@@ -82,6 +84,25 @@ describe('seccomp', () => {
     // runc is not compared here: after loading the filter its Go runtime still needs syscalls this
     // profile refuses, so it cannot start the program at all
     void r;
+  });
+
+  it('filters an exec with the container’s profile, which the state keeps beside state.json', async () => {
+    const id = `scx${Math.random().toString(16).slice(2, 8)}`;
+    const b = await h.bundle(['sleep', '1000'], (c) => {
+      c.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      };
+    });
+    expect(h.run(['run', '-d', '--bundle', b.dir, id]).status).toBe(0);
+    // start, kill, delete and state never parse the profile: only an exec reads it
+    expect(JSON.parse(readFileSync(join(h.root, id, 'state.json'), 'utf8')).config.linux.seccomp).toBeUndefined();
+    expect(JSON.parse(readFileSync(join(h.root, id, 'seccomp.json'), 'utf8')).syscalls[0].names).toEqual(['mkdir', 'mkdirat']);
+    const r = h.run(['exec', id, 'sh', '-c', 'grep ^Seccomp: /proc/self/status; mkdir /tmp/x; echo "mkdir $?"']);
+    expect(r.stdout).toBe('Seccomp:\t2\nmkdir 1\n');
+    expect(h.run(['delete', '-f', id]).status).toBe(0);
+    expect(existsSync(join(h.root, id))).toBe(false);
   });
 
   it('loads without no_new_privs too, before the capabilities are dropped', async () => {
