@@ -29,6 +29,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
+#include "lines.h"
 #include "link.h"
 #include "netns.h"
 #include "nl.h"
@@ -272,17 +273,10 @@ run_change (int n, char **tok, struct tn_error **err)
 
 /* Answers one request line (without its newline) on stdout. */
 static void
-serve_line (char *line)
+serve_line (char *line, void *unused)
 {
   char *tok[MAX_TOKENS];
-  int n = 0;
-  for (char *p = line, *tab; n < MAX_TOKENS; p = tab + 1)
-    {
-      tok[n++] = p;
-      if ((tab = strchr (p, '\t')) == NULL)
-        break;
-      *tab = '\0';
-    }
+  int n = tn_split_tabs (line, tok, MAX_TOKENS);
   struct tn_error *err = NULL;
   int rc;
   if (n < 2)
@@ -307,23 +301,6 @@ serve_line (char *line)
   fflush (stdout);
 }
 
-static int
-serve (void)
-{
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  while ((len = getline (&line, &cap, stdin)) >= 0)
-    {
-      if (len > 0 && line[len - 1] == '\n')
-        line[--len] = '\0';
-      if (len > 0)
-        serve_line (line);
-    }
-  free (line);
-  return 0;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -335,7 +312,10 @@ main (int argc, char **argv)
       return argc < 2 ? 2 : 0;
     }
   if (argc == 2 && strcmp (argv[1], "serve") == 0)
-    return serve ();
+    {
+      tn_each_line (serve_line, NULL);
+      return 0;
+    }
   struct tn_error *err = NULL;
   if (run_change (argc - 1, argv + 1, &err) < 0)
     {

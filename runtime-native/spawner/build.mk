@@ -3,10 +3,10 @@
 SPAWNER_SRC := $(wildcard spawner/*.c)
 ifneq ($(MONITOR_MUSL),)
 SPAWNER_CC := $(MONITOR_MUSL)
-SPAWNER_OBJ := $(SPAWNER_SRC:%.c=$(BUILD)/musl/%.o)
+SPAWNER_OBJ := $(SPAWNER_SRC:%.c=$(BUILD)/musl/%.o) $(BUILD)/musl/lib/lines.o
 else
 SPAWNER_CC := $(CC)
-SPAWNER_OBJ := $(SPAWNER_SRC:%.c=$(BUILD)/%.o)
+SPAWNER_OBJ := $(SPAWNER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/lines.o
 endif
 
 all: $(BUILD)/tersane-spawner

@@ -12,6 +12,8 @@
  * writes its answer in one write(2) (answers are bounded to fit in PIPE_BUF, so they never
  * interleave). A program still running after the timeout is killed (SIGKILL: status 137). End of
  * input ends the server; a request under way still answers. */
+#include "lines.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -190,6 +192,34 @@ handle (const char *program, long timeout_ms, char **field, int n)
     ;
 }
 
+struct server
+{
+  const char *program;
+  long timeout_ms;
+};
+
+/* Forks the request's own child, which runs it and answers; the server reads on. */
+static void
+serve_request (char *line, void *arg)
+{
+  const struct server *sv = arg;
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      fprintf (stderr, "tersane-spawner: fork: %s\n", strerror (errno));
+      return;
+    }
+  if (pid > 0)
+    return;
+  /* the request's own child: waits for its program, so SIGCHLD is its own again */
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  sigaction (SIGCHLD, &dfl, NULL);
+  char *field[MAX_FIELDS];
+  int n = tn_split_tabs (line, field, MAX_FIELDS);
+  handle (sv->program, sv->timeout_ms, field, n);
+  _exit (0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -218,38 +248,7 @@ main (int argc, char **argv)
   /* Request children are not waited for. */
   struct sigaction ign = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
   sigaction (SIGCHLD, &ign, NULL);
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  while ((len = getline (&line, &cap, stdin)) >= 0)
-    {
-      if (len > 0 && line[len - 1] == '\n')
-        line[--len] = '\0';
-      if (len == 0)
-        continue;
-      pid_t pid = fork ();
-      if (pid < 0)
-        {
-          fprintf (stderr, "tersane-spawner: fork: %s\n", strerror (errno));
-          continue;
-        }
-      if (pid > 0)
-        continue;
-      /* the request's own child: waits for its program, so SIGCHLD is its own again */
-      struct sigaction dfl = { .sa_handler = SIG_DFL };
-      sigaction (SIGCHLD, &dfl, NULL);
-      char *field[MAX_FIELDS];
-      int n = 0;
-      for (char *p = line, *tab; n < MAX_FIELDS; p = tab + 1)
-        {
-          field[n++] = p;
-          if ((tab = strchr (p, '\t')) == NULL)
-            break;
-          *tab = '\0';
-        }
-      handle (program, timeout_ms, field, n);
-      _exit (0);
-    }
-  free (line);
+  struct server sv = { program, timeout_ms };
+  tn_each_line (serve_request, &sv);
   return 0;
 }
