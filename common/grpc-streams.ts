@@ -88,3 +88,15 @@ export async function openThenData<M extends { open?: unknown; data?: Buffer }>(
   const rest: AsyncIterable<M> = { [Symbol.asyncIterator]: () => it };
   return { open, data: dataOf(rest) };
 }
+
+/**
+ * Leaves a client stream gracefully: ends its sending side, so the server passes on what was sent
+ * and ends the call in turn, and cancels the call if the server has not done so within graceMs. A
+ * cancel alone may drop messages still in the transport's buffers.
+ */
+export function endThenCancel(call: grpc.ClientDuplexStream<unknown, unknown>, graceMs: number): void {
+  if (!call.destroyed && !call.writableEnded) call.end();
+  const cut = setTimeout(() => call.cancel(), graceMs);
+  cut.unref();
+  call.once('status', () => clearTimeout(cut));
+}

@@ -8,6 +8,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
 import { internal } from '../../common/errors.js';
 import { streamError } from '../../common/grpc.js';
+import { endThenCancel } from '../../common/grpc-streams.js';
 import type { Logger } from '../../common/log.js';
 import type { AttachEvent, AttachSession } from './containers/backend.js';
 
@@ -77,15 +78,11 @@ export async function openStdioSession<I>(
   const writable = () => !call.destroyed && !call.writableEnded;
   let left = false;
   const leave = () => {
-    // A half-close, not a cancel: a cancelled call may drop the stdin still in its buffers. The
-    // daemon ends the call once it has passed on what came before; it is cut if it does not.
+    // The daemon ends the call once it has passed on the stdin that came before.
     if (left) return;
     left = true;
     detached.abort();
-    if (writable()) call.end();
-    const cut = setTimeout(() => call.cancel(), LEAVE_GRACE_MS);
-    cut.unref();
-    call.once('status', () => clearTimeout(cut));
+    endThenCancel(call as grpc.ClientDuplexStream<unknown, unknown>, LEAVE_GRACE_MS);
   };
   const onClientGone = () => {
     log?.debug('ended a daemon call: its client went away', { method });

@@ -20,6 +20,7 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/log.js';
 import { streamError } from '../../common/grpc.js';
+import { endThenCancel } from '../../common/grpc-streams.js';
 import type { AttachInput } from '../../common/proto-types/tersane/common/v1/AttachInput.js';
 import type { AttachOutput__Output } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
 import type { ExitStatus__Output } from '../../common/proto-types/tersane/common/v1/ExitStatus.js';
@@ -280,17 +281,13 @@ export class AttachHubs {
     if (!hub) return;
     hub.clients.delete(client);
     if (hub.clients.size > 0) return;
-    // Nobody is listening: let go of the upstream; a later attach opens a new one. A half-close,
-    // so the stdin just written up still reaches the process (a cancel may drop it); containerd
-    // and the shim end the call in turn, and it is cut if they do not.
+    // Nobody is listening: let go of the upstream; a later attach opens a new one. Gracefully, so
+    // the stdin just written up still reaches the process; containerd and the shim end the call.
     this.hubs.delete(id);
     const upstream = hub.upstream;
     if (!upstream) return;
     upstream.closed = true;
     hub.upstream = undefined;
-    upstream.call.end();
-    const cut = setTimeout(() => upstream.call.cancel(), UPSTREAM_LEAVE_GRACE_MS);
-    cut.unref();
-    upstream.call.once('status', () => clearTimeout(cut));
+    endThenCancel(upstream.call as ClientDuplexStream<unknown, unknown>, UPSTREAM_LEAVE_GRACE_MS);
   }
 }
