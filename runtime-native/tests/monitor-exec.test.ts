@@ -4,7 +4,7 @@
  * signals, exit codes, a failing exec), exec output kept out of the container's log, an exec that
  * outlives its container's init, and freezing the container.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ATTACH_STDOUT, monitorRuntimes, MonitorTask, sleep, type MonitorClient, type TaskOptions } from './monitor-client.js';
@@ -134,11 +134,13 @@ describe.each(runtimes)('tersane-monitor exec with $name', ({ path: runtime }) =
   it('pauses and resumes the container', async () => {
     // The count is renamed into place: a reader never sees the file between truncation and write.
     const { t, main } = await running({ args: ['sh', '-c', 'echo main-out; i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done'] });
+    const counter = join(t.bundle.rootfs, 'tmp/n');
+    for (let i = 0; i < 200 && !existsSync(counter); i++) await sleep(50);
     expect((await main.request(REQ_PAUSE)).ok).toBe(true);
     expect((await main.status()).status).toBe('paused');
-    const frozenAt = readFileSync(join(t.bundle.rootfs, 'tmp/n'), 'utf8');
+    const frozenAt = readFileSync(counter, 'utf8');
     await sleep(500);
-    expect(readFileSync(join(t.bundle.rootfs, 'tmp/n'), 'utf8')).toBe(frozenAt);
+    expect(readFileSync(counter, 'utf8')).toBe(frozenAt);
     expect((await main.request(REQ_RESUME)).ok).toBe(true);
     expect((await main.status()).status).toBe('running');
     const { c } = await exec(t, ['cat', '/tmp/n']);
