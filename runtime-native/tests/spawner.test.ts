@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../common/config.js';
 import { LineServer } from '../../common/line-server.js';
 
-const spawner = new LineServer(loadConfig({}).nativeBinary('tersane-spawner'), ['--timeout', '1', '/bin/sh'], { name: 'tersane-spawner', timeoutMs: 10_000 });
+const spawner = new LineServer(loadConfig({}).nativeBinary('tersane-spawner'), ['--timeout', '2', '/bin/sh'], { name: 'tersane-spawner', timeoutMs: 10_000 });
 afterAll(() => spawner.close());
 
 const sh = (script: string, env: string[] = []) => spawner.request([String(env.length), ...env, '-c', script]);
