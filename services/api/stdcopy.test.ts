@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Demuxer, frame, frameHeader, MAX_FRAME_PAYLOAD, STDERR, STDOUT } from './stdcopy.js';
+import { Demuxer, frame, frameHeader, frames, MAX_FRAME_PAYLOAD, STDERR, STDOUT } from './stdcopy.js';
 
 describe('multiplexed stream frames', () => {
   it("writes Docker's 8-byte header: stream, three zeros, big-endian size", () => {
@@ -19,6 +19,20 @@ describe('multiplexed stream frames', () => {
     expect(d.text(STDOUT)).toBe('out1\nout2\n');
     expect(d.text(STDERR)).toBe('err\n');
     expect(d.buffered).toBe(0);
+  });
+
+  it('frames many pieces in one buffer, each its own frame, in order', () => {
+    const big = Buffer.alloc(MAX_FRAME_PAYLOAD + 3, 9);
+    const bytes = frames([
+      { stream: STDOUT, data: Buffer.from('a\n') },
+      { stream: STDERR, data: Buffer.alloc(0) },
+      { stream: STDERR, data: Buffer.from('b\n') },
+      { stream: STDOUT, data: big },
+    ]);
+    const d = new Demuxer();
+    d.push(bytes);
+    expect(d.frames.map((f) => [f.stream, f.data.length])).toEqual([[1, 2], [2, 2], [1, MAX_FRAME_PAYLOAD], [1, 3]]);
+    expect(bytes.equals(Buffer.concat([frame(STDOUT, Buffer.from('a\n')), frame(STDERR, Buffer.from('b\n')), frame(STDOUT, big)]))).toBe(true);
   });
 
   it('splits a payload larger than one frame', () => {

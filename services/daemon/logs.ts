@@ -133,15 +133,19 @@ export async function* readLogBatches(path: string, opts: LogReadOptions, runnin
   if (opts.tail > 0) pos = await tailPosition(files, opts.tail);
   else if (opts.tail === 0) pos = { file: files.length - 1, offset: files.length > 0 ? (await stat(files[files.length - 1])).size : 0 };
 
+  // The time is only read when --since or --until asks: parsing it costs as much as the line.
+  const bounded = opts.sinceNs > 0n || opts.untilNs > 0n;
   const accept = (raw: RawLine): 'skip' | 'take' | 'stop' => {
-    let ns: bigint;
-    try {
-      ns = parseRfc3339Nano(raw.time);
-    } catch {
-      return 'skip';
+    if (bounded) {
+      let ns: bigint;
+      try {
+        ns = parseRfc3339Nano(raw.time);
+      } catch {
+        return 'skip';
+      }
+      if (opts.sinceNs > 0n && ns < opts.sinceNs) return 'skip';
+      if (opts.untilNs > 0n && ns > opts.untilNs) return 'stop';
     }
-    if (opts.sinceNs > 0n && ns < opts.sinceNs) return 'skip';
-    if (opts.untilNs > 0n && ns > opts.untilNs) return 'stop';
     if (raw.stream === 'stderr' ? !opts.stderr : !opts.stdout) return 'skip';
     return 'take';
   };
