@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,9 +137,13 @@ handle (const char *program, long timeout_ms, char **field, int n)
       pid_t pid = fork ();
       if (pid == 0)
         {
-          int null = open ("/dev/null", O_RDONLY);
+          int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
           if (null < 0 || dup2 (null, 0) < 0 || dup2 (out_pipe[1], 1) < 0 || dup2 (err_pipe[1], 2) < 0)
             _exit (127);
+          /* nothing of the server's beyond the three streams reaches the program */
+          if (syscall (SYS_close_range, 3U, ~0U, 0U) < 0)
+            for (int fd = 3; fd < 1024; fd++)
+              close (fd);
           execve (program, argv, envp);
           dprintf (2, "tersane-spawner: cannot run %s: %s\n", program, strerror (errno));
           _exit (127);

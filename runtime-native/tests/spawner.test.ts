@@ -18,6 +18,11 @@ describe('tersane-spawner', () => {
     expect(await sh('env | wc -l')).toEqual(['0', '1', '']);
   });
 
+  it('gives the program its three streams and nothing else of the server’s', async () => {
+    // (a pipeline, not $(…): the shell would hold the substitution's pipe itself)
+    expect(await sh('ls /proc/$$/fd | tr "\\n" " "')).toEqual(['0', '0 1 2 ', '']);
+  });
+
   it('escapes tabs, newlines and backslashes in what it answers', async () => {
     const [status, out] = await sh(`printf 'a\\tb\\\\c\\n'`);
     expect(status).toBe('0');
