@@ -271,8 +271,17 @@ child_gone (struct creation *c, struct tn_error **err)
 static int
 send_child (struct creation *c, uint32_t type, int32_t value, const char *payload, struct tn_error **err)
 {
-  if (tn_sync_send (c->sync_parent, type, value, payload, payload ? strlen (payload) : 0) < 0)
-    return child_gone (c, err);
+  size_t len = payload ? strlen (payload) : 0;
+  /* too large to go at all: the child is alive and waiting, not gone */
+  bool too_large = len > TN_SYNC_MAX_MSG - 64;
+  if (!too_large && tn_sync_send (c->sync_parent, type, value, payload, len) < 0)
+    {
+      if (errno != EMSGSIZE)
+        return child_gone (c, err);
+      too_large = true;
+    }
+  if (too_large)
+    return tn_error_new (err, "config.json: the container's state is too large to pass on (%zu bytes, annotations included)", len);
   return 0;
 }
 
@@ -530,6 +539,14 @@ do_create (struct creation *c, struct tn_error **err)
     return tn_error_sys (err, errno, "socketpair");
   c->sync_parent = sv[0];
   c->sync_child = sv[1];
+  /* a message (the state hooks get, annotations included) may be as large as the protocol allows,
+   * more than a socket's default buffer: room for it, as root may make */
+  for (int i = 0; i < 2; i++)
+    {
+      int room = 2 * TN_SYNC_MAX_MSG;
+      setsockopt (sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof room);
+      setsockopt (sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof room);
+    }
 
   if (start_child (c, err) < 0)
     return -1;

@@ -63,9 +63,16 @@ run_one (const struct tn_hook *h, const char *state_json, struct tn_error **err)
   cleanup_close int wfd = in[1];
   cleanup_close int rfd = out[0];
   cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
-  /* the state is small enough for the pipe buffer; a hook that does not read it is fine */
+  /* the state is small enough for the pipe buffer; a hook that does not read it is fine, and one
+   * that has already exited makes the write fail with EPIPE, not a SIGPIPE (which would end the
+   * container's init, whose handler exits on it, before it could tell why) */
   if (state_json)
-    tn_write_all (wfd, state_json, strlen (state_json));
+    {
+      struct sigaction ignore = { .sa_handler = SIG_IGN }, saved;
+      sigaction (SIGPIPE, &ignore, &saved);
+      tn_write_all (wfd, state_json, strlen (state_json));
+      sigaction (SIGPIPE, &saved, NULL);
+    }
   close (TN_STEAL_FD (wfd));
 
   char output[OUTPUT_MAX + 1];

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define MAX_MSG (1 << 20)
 
 struct hdr
 {
@@ -58,7 +57,7 @@ tn_sync_recv (int fd, uint32_t *type, int32_t *value, char **payload)
     }
   if (size == 0)
     return 1;
-  if ((size_t) size < sizeof (struct hdr) || size > MAX_MSG)
+  if ((size_t) size < sizeof (struct hdr) || size > TN_SYNC_MAX_MSG)
     {
       errno = EPROTO;
       return -1;

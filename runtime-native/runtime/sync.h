@@ -23,6 +23,9 @@
 #include <stdint.h>
 #include "error.h"
 
+/* The largest message either side takes (the state with its annotations is the largest). */
+#define TN_SYNC_MAX_MSG (1 << 20)
+
 enum tn_msg
 {
   TN_MSG_GO = 1,

@@ -44,6 +44,7 @@ const cases: Case[] = [
   { name: 'a failing createRuntime hook', edit: (c) => (c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'echo nope; exit 3'] }] }), want: /hooks: createRuntime hook #0: \/bin\/sh: exit status 3, output: nope$/ },
   { name: 'a failing createContainer hook', edit: (c) => (c.hooks = { createContainer: [{ path: '/bin/false' }] }), want: /createContainer hook #0: \/bin\/false: exit status 1$/ },
   { name: 'cwd that is a file', edit: (c) => (c.process.cwd = '/bin/busybox'), want: /process\.cwd/ },
+  { name: 'annotations too large to pass on', edit: (c) => (c.annotations = { big: 'x'.repeat(2 << 20) }), want: /^tersane-runtime: config\.json: the container's state is too large to pass on \(\d+ bytes, annotations included\)$/ },
 ];
 
 describe('bad input', () => {

@@ -115,6 +115,21 @@ describe('hooks', () => {
     expect(h.leftovers(b, 'scfail')).toEqual([]);
   });
 
+  it('a startContainer hook that exits without reading its state still fails start with its own error', async () => {
+    // A state larger than a pipe: writing it to a hook that is gone fails (EPIPE), and must not
+    // end the container's init before it reports the hook's failure.
+    const b = await h.bundle(['sleep', '1000'], (c) => {
+      c.annotations = { big: 'x'.repeat(100 * 1024) };
+      c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo gone; exit 5'] }] };
+    });
+    expect(h.run(['create', '--bundle', b.dir, 'scgone']).status).toBe(0);
+    const s = h.run(['start', 'scgone']);
+    expect(s.stderr).toBe('tersane-runtime: startContainer hook #0: /bin/sh: exit status 5, output: gone\n');
+    expect(s.status).toBe(1);
+    await h.waitStatus('scgone', 'stopped');
+    expect(h.run(['delete', 'scgone']).status).toBe(0);
+  });
+
   it('a hook past its timeout is killed and fails create', async () => {
     const b = await h.bundle(['true'], (c) => (c.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }));
     const t0 = Date.now();
