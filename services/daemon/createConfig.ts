@@ -9,6 +9,7 @@
  *   const { path, args } = entrypointAndArgs(config);
  */
 import { invalidArgument } from '../../common/errors.js';
+import type { Resources } from '../../common/proto-types/tersane/containerd/v1/Resources.js';
 import { jsonFileLimits } from './logOptions.js';
 import { parseSignal } from './signals.js';
 
@@ -557,6 +558,25 @@ export function processEnv(c: DockerConfig): string[] {
 export function cpuQuota(h: HostConfig): { quota: number; period: number } {
   if (h.NanoCpus > 0) return { period: CFS_PERIOD_US, quota: Math.floor((h.NanoCpus * CFS_PERIOD_US) / NANO) };
   return { quota: h.CpuQuota, period: h.CpuPeriod };
+}
+
+/** containerd's Resources of a HostConfig: at create (spec.ts) and at `docker update` (update.ts). */
+export function resourcesOf(h: HostConfig): Resources {
+  const { quota, period } = cpuQuota(h);
+  return {
+    memory: h.Memory,
+    memory_reservation: h.MemoryReservation,
+    memory_swap: h.MemorySwap,
+    oom_kill_disable: h.OomKillDisable === true,
+    cpu_shares: h.CpuShares,
+    cpu_quota: quota,
+    cpu_period: period,
+    cpuset_cpus: h.CpusetCpus,
+    cpuset_mems: h.CpusetMems,
+    // Docker: a limit of 0 or below means unlimited.
+    pids_limit: h.PidsLimit && h.PidsLimit > 0 ? h.PidsLimit : 0,
+    blkio_weight: h.BlkioWeight,
+  };
 }
 
 /** Docker's `docker ps` Command: path and args joined, arguments with spaces single-quoted. */

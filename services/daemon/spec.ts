@@ -11,7 +11,7 @@ import { invalidArgument } from '../../common/errors.js';
 import type { ContainerSpec } from '../../common/proto-types/tersane/containerd/v1/ContainerSpec.js';
 import type { MountSpec } from '../../common/proto-types/tersane/containerd/v1/MountSpec.js';
 import type { ContainerPaths } from './containerFiles.js';
-import { cpuQuota, processEnv, type DockerConfig, type HostConfig } from './createConfig.js';
+import { processEnv, resourcesOf, type DockerConfig, type HostConfig } from './createConfig.js';
 import { daemonSecurity, userNamespaceOf } from './security.js';
 
 export interface SpecInput {
@@ -31,7 +31,6 @@ export function containerSpec(input: SpecInput): ContainerSpec {
   const security = parseSecurityOpt(h.SecurityOpt ?? []);
   const daemon = daemonSecurity();
   const userns = userNamespaceOf(h, daemon);
-  const { quota, period } = cpuQuota(h);
   const readonlyFiles = h.ReadonlyRootfs;
   const fileMount = (destination: string, source: string): MountSpec => ({
     destination,
@@ -69,20 +68,7 @@ export function containerSpec(input: SpecInput): ContainerSpec {
     cap_drop: h.CapDrop ?? [],
     // An explicit no-new-privileges=false overrides the daemon's default, as in Docker.
     no_new_privileges: security.noNewPrivileges ?? daemon.noNewPrivileges,
-    resources: {
-      memory: h.Memory,
-      memory_reservation: h.MemoryReservation,
-      memory_swap: h.MemorySwap,
-      oom_kill_disable: h.OomKillDisable === true,
-      cpu_shares: h.CpuShares,
-      cpu_quota: quota,
-      cpu_period: period,
-      cpuset_cpus: h.CpusetCpus,
-      cpuset_mems: h.CpusetMems,
-      // Docker: a limit of 0 or below means unlimited.
-      pids_limit: h.PidsLimit && h.PidsLimit > 0 ? h.PidsLimit : 0,
-      blkio_weight: h.BlkioWeight,
-    },
+    resources: resourcesOf(h),
     rlimits: (h.Ulimits ?? []).map((u) => ({ type: u.Name, soft: u.Soft, hard: u.Hard })),
     cgroup_parent: h.CgroupParent,
     sysctls: h.Sysctls ?? {},

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HostConfig } from './createConfig.js';
-import { mergeUpdate, parseUpdateConfig, resourcesOf } from './update.js';
+import { resourcesOf } from './createConfig.js';
+import { mergeUpdate, parseUpdateConfig } from './update.js';
 
 const base = {
   Memory: 32 << 20, MemorySwap: 64 << 20, MemoryReservation: 0, NanoCpus: 0, CpuPeriod: 0, CpuQuota: 0, CpuShares: 0,

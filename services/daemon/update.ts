@@ -10,7 +10,7 @@
  */
 import { conflict, EngineError, invalidArgument } from '../../common/errors.js';
 import type { Resources } from '../../common/proto-types/tersane/containerd/v1/Resources.js';
-import { validateResources, cpuQuota, type HostConfig, type RestartPolicy } from './createConfig.js';
+import { resourcesOf, validateResources, type HostConfig, type RestartPolicy } from './createConfig.js';
 import { recordContainerEvent } from './dockerEvents.js';
 import { isRunning, parsedHostConfig, type Lifecycle, type LifecycleDeps } from './lifecycle.js';
 import { findContainer } from './lookup.js';
@@ -103,24 +103,6 @@ export function mergeUpdate(current: HostConfig, u: UpdateConfig): HostConfig {
     h.RestartPolicy = { ...u.RestartPolicy };
   }
   return h;
-}
-
-/** containerd's Resources of a HostConfig (what daemon/spec.ts gives at create). */
-export function resourcesOf(h: HostConfig): Resources {
-  const { quota, period } = cpuQuota(h);
-  return {
-    memory: h.Memory,
-    memory_reservation: h.MemoryReservation,
-    memory_swap: h.MemorySwap,
-    oom_kill_disable: h.OomKillDisable === true,
-    cpu_shares: h.CpuShares,
-    cpu_quota: quota,
-    cpu_period: period,
-    cpuset_cpus: h.CpusetCpus,
-    cpuset_mems: h.CpusetMems,
-    pids_limit: h.PidsLimit && h.PidsLimit > 0 ? h.PidsLimit : 0,
-    blkio_weight: h.BlkioWeight,
-  };
 }
 
 /** What changed, for the running task's cgroup: the update's own fields, in containerd's terms. */
