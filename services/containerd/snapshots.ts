@@ -10,7 +10,7 @@
  *
  * containerd never mounts: the overlay mount is handed to the shim, whose monitor mounts it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +43,49 @@ export interface UnpackResult {
   tarSize: number;
 }
 
+/**
+ * Runs tersane-unpack into a fresh temporary snapshot directory under `root`, reading `input` (a
+ * blob file's descriptor, or a pipe the caller writes to). `done` settles when it exits: with its
+ * result, or its one-line refusal (invalid_argument) and the directory removed. `stopped` tells
+ * whether the caller stopped it, which fails even an unpacker that exited cleanly.
+ */
+export function runUnpack(
+  root: string,
+  unpackBinary: string,
+  input: number | 'pipe',
+  stopped: () => boolean = () => false,
+): { child: ChildProcess; done: Promise<UnpackResult> } {
+  const tmp = join(root, `tmp-${randomBytes(8).toString('hex')}`);
+  mkdirSync(tmp, { mode: 0o700 });
+  const child = spawn(unpackBinary, ['--dir', join(tmp, 'fs')], { stdio: [input, 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d) => (err += d));
+  const done = new Promise<UnpackResult>((resolve, reject) => {
+    child.on('error', (e) => {
+      rmSync(tmp, { recursive: true, force: true });
+      reject(internal(`cannot run ${unpackBinary}: ${e.message}`));
+    });
+    child.on('close', (code) => {
+      if (code !== 0 || stopped()) {
+        rmSync(tmp, { recursive: true, force: true });
+        const line = err.trim().split('\n').pop() || (stopped() ? 'unpack stopped' : `exit ${code}`);
+        reject(invalidArgument(line.replace(/^tersane-unpack: /, '')));
+        return;
+      }
+      try {
+        const r = JSON.parse(out) as { diff_id: string; size: number; tar_size: number };
+        resolve({ tmp, diffId: r.diff_id, size: r.size, tarSize: r.tar_size });
+      } catch {
+        rmSync(tmp, { recursive: true, force: true });
+        reject(internal(`tersane-unpack gave no result: ${out.slice(0, 200)}`));
+      }
+    });
+  });
+  return { child, done };
+}
+
 /** How often the unpacker's read position is sampled for progress. */
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -68,49 +111,23 @@ export class Snapshotter {
    * The caller checks the diff id and either commits the directory or removes it (discard()).
    */
   unpack(blobPath: string, onProgress?: (done: number) => void): Promise<UnpackResult> {
-    const tmp = join(this.root, `tmp-${randomBytes(8).toString('hex')}`);
-    mkdirSync(tmp, { mode: 0o700 });
     const fd = openSync(blobPath, 'r');
-    return new Promise<UnpackResult>((resolve, reject) => {
-      const child = spawn(this.unpackBinary, ['--dir', join(tmp, 'fs')], { stdio: [fd, 'pipe', 'pipe'] });
-      closeSync(fd);
-      let out = '';
-      let err = '';
-      child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
-      child.stderr!.setEncoding('utf8').on('data', (d) => (err += d));
-      const timer = onProgress
-        ? setInterval(() => {
-            // The unpacker reads its stdin (the blob file) front to back: its offset is the progress.
-            try {
-              const m = /^pos:\s*(\d+)/m.exec(readFileSync(`/proc/${child.pid}/fdinfo/0`, 'utf8'));
-              if (m) onProgress(Number(m[1]));
-            } catch {
-              /* exited meanwhile */
-            }
-          }, PROGRESS_INTERVAL_MS)
-        : undefined;
-      child.on('error', (e) => {
-        if (timer) clearInterval(timer);
-        rmSync(tmp, { recursive: true, force: true });
-        reject(internal(`cannot run ${this.unpackBinary}: ${e.message}`));
-      });
-      child.on('close', (code) => {
-        if (timer) clearInterval(timer);
-        if (code !== 0) {
-          rmSync(tmp, { recursive: true, force: true });
-          const line = err.trim().split('\n').pop() ?? `exit ${code}`;
-          reject(invalidArgument(line.replace(/^tersane-unpack: /, '')));
-          return;
-        }
+    const { child, done } = runUnpack(this.root, this.unpackBinary, fd);
+    closeSync(fd);
+    if (onProgress) {
+      const timer = setInterval(() => {
+        // The unpacker reads its stdin (the blob file) front to back: its offset is the progress.
         try {
-          const r = JSON.parse(out) as { diff_id: string; size: number; tar_size: number };
-          resolve({ tmp, diffId: r.diff_id, size: r.size, tarSize: r.tar_size });
+          const m = /^pos:\s*(\d+)/m.exec(readFileSync(`/proc/${child.pid}/fdinfo/0`, 'utf8'));
+          if (m) onProgress(Number(m[1]));
         } catch {
-          rmSync(tmp, { recursive: true, force: true });
-          reject(internal(`tersane-unpack gave no result: ${out.slice(0, 200)}`));
+          /* exited meanwhile */
         }
-      });
-    });
+      }, PROGRESS_INTERVAL_MS);
+      const stop = () => clearInterval(timer);
+      done.then(stop, stop);
+    }
+    return done;
   }
 
   discard(tmp: string): void {

@@ -5,12 +5,11 @@
  * without unpacking (--decompress, hashed here), for a blob whose snapshot already exists.
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { internal, invalidArgument } from '../../../common/errors.js';
-import type { UnpackResult } from '../snapshots.js';
+import { runUnpack, type UnpackResult } from '../snapshots.js';
 
 export interface StreamUnpack {
   /** Where the layer's bytes go, compressed as they are in the blob. */
@@ -23,37 +22,10 @@ export interface StreamUnpack {
 
 /** Starts tersane-unpack reading its stdin into a new temporary snapshot directory under `root`. */
 export function unpackFromPipe(root: string, unpackBinary: string): StreamUnpack {
-  const tmp = join(root, `tmp-${randomBytes(8).toString('hex')}`);
-  mkdirSync(tmp, { mode: 0o700 });
-  const child = spawn(unpackBinary, ['--dir', join(tmp, 'fs')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let aborted = false;
+  const { child, done } = runUnpack(root, unpackBinary, 'pipe', () => aborted);
   // A write after the unpacker gave up (EPIPE) is not an error of its own: `done` says why.
   child.stdin!.on('error', () => undefined);
-  let out = '';
-  let err = '';
-  let aborted = false;
-  child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d) => (err += d));
-  const done = new Promise<UnpackResult>((resolve, reject) => {
-    child.on('error', (e) => {
-      rmSync(tmp, { recursive: true, force: true });
-      reject(internal(`cannot run ${unpackBinary}: ${e.message}`));
-    });
-    child.on('close', (code) => {
-      if (code !== 0 || aborted) {
-        rmSync(tmp, { recursive: true, force: true });
-        const line = err.trim().split('\n').pop() || (aborted ? 'unpack stopped' : `exit ${code}`);
-        reject(invalidArgument(line.replace(/^tersane-unpack: /, '')));
-        return;
-      }
-      try {
-        const r = JSON.parse(out) as { diff_id: string; size: number; tar_size: number };
-        resolve({ tmp, diffId: r.diff_id, size: r.size, tarSize: r.tar_size });
-      } catch {
-        rmSync(tmp, { recursive: true, force: true });
-        reject(internal(`tersane-unpack gave no result: ${out.slice(0, 200)}`));
-      }
-    });
-  });
   return {
     stdin: child.stdin!,
     done,
