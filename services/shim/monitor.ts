@@ -85,10 +85,6 @@ export class MonitorLauncher {
       throw internal(`the monitor answered something that is not its JSON line: ${JSON.stringify(out.slice(0, 200))}`);
     }
   }
-
-  close(): void {
-    this.spawner.close();
-  }
 }
 
 /** A line as tersane-spawner escapes it (\t, \n, \\). */
