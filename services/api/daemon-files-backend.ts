@@ -6,16 +6,9 @@ import { internal } from '../../common/errors.js';
 import { streamError } from '../../common/grpc.js';
 import type { DaemonClients } from '../daemon/client.js';
 import type { FilesBackend } from './files/backend.js';
+import { guard, messages } from './stdio-session.js';
 
 const LAYER = 'daemon';
-
-function tie(call: { on(event: "error", fn: () => void): unknown; cancel(): void }, abort: AbortSignal): () => void {
-  call.on('error', () => undefined);
-  const onAbort = () => call.cancel();
-  if (abort.aborted) call.cancel();
-  else abort.addEventListener('abort', onAbort, { once: true });
-  return () => abort.removeEventListener('abort', onAbort);
-}
 
 export function daemonFilesBackend(daemon: DaemonClients): FilesBackend {
   const { containers: c } = daemon;
@@ -27,7 +20,7 @@ export function daemonFilesBackend(daemon: DaemonClients): FilesBackend {
     async readArchive(id, path, abort) {
       await c.ready();
       const call = c.raw.ReadArchive({ id, path }, c.metadata());
-      const release = tie(call, abort);
+      const release = guard(call, abort, 'ReadArchive');
       const it = (call as AsyncIterable<{ stat?: Buffer; data?: Buffer }>)[Symbol.asyncIterator]();
       let first;
       try {
@@ -63,7 +56,7 @@ export function daemonFilesBackend(daemon: DaemonClients): FilesBackend {
       await c.ready();
       await new Promise<void>((resolve, reject) => {
         const call = c.raw.WriteArchive(c.metadata(), (err) => (err ? reject(streamError(LAYER, err)) : resolve()));
-        const release = tie(call, abort);
+        const release = guard(call, abort, 'WriteArchive');
         call.on('close', release);
         call.write({ open: { id: opts.id, path: opts.path, no_overwrite_dir_non_dir: opts.noOverwriteDirNonDir, copy_uid_gid: opts.copyUidGid } });
         void (async () => {
@@ -83,12 +76,9 @@ export function daemonFilesBackend(daemon: DaemonClients): FilesBackend {
     async *exportTar(id, abort) {
       await c.ready();
       const call = c.raw.Export({ id }, c.metadata());
-      const release = tie(call, abort);
+      const release = guard(call, abort, 'Export');
       try {
-        for await (const msg of call as AsyncIterable<{ data: Buffer }>) if (msg.data?.length) yield msg.data;
-      } catch (err) {
-        if (abort.aborted) return;
-        throw streamError(LAYER, err);
+        for await (const msg of messages<{ data: Buffer }>(call, abort)) if (msg.data?.length) yield msg.data;
       } finally {
         release();
         call.cancel();

@@ -6,15 +6,12 @@
  * @example
  *   const { execs, ops } = daemonOpsBackends(connectDaemon(cfg));
  */
-import { streamError } from '../../common/grpc.js';
 import type { Logger } from '../../common/log.js';
 import type { DaemonClients } from '../daemon/client.js';
 import type { AttachSession } from './containers/backend.js';
 import type { ContainerOpsBackend } from './containers/ops-backend.js';
 import type { ExecBackend } from './exec/backend.js';
-import { openStdioSession } from './stdio-session.js';
-
-const LAYER = 'daemon';
+import { guard, messages, openStdioSession } from './stdio-session.js';
 
 export function daemonOpsBackends(daemon: DaemonClients, log?: Logger): { execs: ExecBackend; ops: ContainerOpsBackend } {
   const c = daemon.containers;
@@ -62,19 +59,11 @@ export function daemonOpsBackends(daemon: DaemonClients, log?: Logger): { execs:
     async *stats(opts, abort) {
       await c.ready();
       const call = c.raw.Stats({ id: opts.id, stream: opts.stream, one_shot: opts.oneShot, api_version: opts.apiVersion }, c.metadata());
-      call.on('error', () => undefined);
-      const cancel = () => {
-        log?.debug('cancelled a daemon call: its client went away', { method: 'Stats' });
-        call.cancel();
-      };
-      if (abort.aborted) call.cancel();
-      else abort.addEventListener('abort', cancel, { once: true });
+      const release = guard(call, abort, 'Stats', log);
       try {
-        for await (const doc of call as AsyncIterable<{ json: Buffer }>) yield doc.json;
-      } catch (err) {
-        if (!abort.aborted) throw streamError(LAYER, err);
+        for await (const doc of messages<{ json: Buffer }>(call, abort)) yield doc.json;
       } finally {
-        abort.removeEventListener('abort', cancel);
+        release();
         call.cancel();
       }
     },

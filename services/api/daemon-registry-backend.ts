@@ -3,24 +3,17 @@
  * DiskUsage. A stream is cancelled below when the HTTP client goes away.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { streamError } from '../../common/grpc.js';
 import type { DaemonClients } from '../daemon/client.js';
 import type { RegistryBackend } from './images/registry-backend.js';
+import { guard, messages } from './stdio-session.js';
 
-const LAYER = 'daemon';
-
-async function* documents(call: grpc.ClientReadableStream<unknown>, abort: AbortSignal): AsyncGenerator<Buffer> {
-  call.on('error', () => undefined);
-  const onAbort = () => call.cancel();
-  if (abort.aborted) call.cancel();
-  else abort.addEventListener('abort', onAbort, { once: true });
+/** The JSON documents of a daemon stream, tied to the HTTP client's lifetime. */
+async function* documents(call: grpc.ClientReadableStream<unknown>, abort: AbortSignal, method: string): AsyncGenerator<Buffer> {
+  const release = guard(call, abort, method);
   try {
-    for await (const doc of call as AsyncIterable<{ json: Buffer }>) yield doc.json;
-  } catch (err) {
-    if (abort.aborted) return;
-    throw streamError(LAYER, err);
+    for await (const doc of messages<{ json: Buffer }>(call, abort)) yield doc.json;
   } finally {
-    abort.removeEventListener('abort', onAbort);
+    release();
     call.cancel();
   }
 }
@@ -30,11 +23,11 @@ export function daemonRegistryBackend(daemon: DaemonClients): RegistryBackend {
   return {
     async *pull(opts, abort) {
       await i.ready();
-      yield* documents(i.raw.Pull({ from_image: opts.fromImage, tag: opts.tag, platform: opts.platform, auth: opts.auth }, i.metadata()), abort);
+      yield* documents(i.raw.Pull({ from_image: opts.fromImage, tag: opts.tag, platform: opts.platform, auth: opts.auth }, i.metadata()), abort, 'Pull');
     },
     async *push(opts, abort) {
       await i.ready();
-      yield* documents(i.raw.Push({ name: opts.name, tag: opts.tag, auth: opts.auth }, i.metadata()), abort);
+      yield* documents(i.raw.Push({ name: opts.name, tag: opts.tag, auth: opts.auth }, i.metadata()), abort, 'Push');
     },
     async prune(filters) {
       return (await i.call('Prune', { filters })).json;

@@ -19,7 +19,7 @@ const LEAVE_GRACE_MS = 2_000;
 export type AnyStream = grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>;
 
 /** Cancels `call` when the HTTP client goes away; returns the function that stops watching. */
-export function guard(call: AnyStream, abort: AbortSignal, method: string, log?: Logger): () => void {
+export function guard(call: { on(event: 'error', fn: () => void): unknown; cancel(): void }, abort: AbortSignal, method: string, log?: Logger): () => void {
   call.on('error', () => undefined);
   const onAbort = () => {
     log?.debug('cancelled a daemon call: its client went away', { method });
