@@ -231,6 +231,7 @@ prepare (struct creation *c, struct tn_error **err)
       if (tn_seccomp_compile_cached (c->g->root, s->lx.seccomp, &c->seccomp, err) < 0)
         return tn_error_wrap (err, "config.json");
       c->has_seccomp = true;
+      c->st->seccomp = &c->seccomp;
     }
   if (tn_cgroup_resolve (&c->st->cgroup, s->lx.cgroups_path, c->id, err) < 0)
     return tn_error_wrap (err, "config.json");
@@ -1205,14 +1206,8 @@ tn_container_exec (struct tn_global *g, const char *id, const struct tn_exec_opt
         tn_error_sys (err, errno, "--preserve-fds: descriptor %d", 3 + i);
         goto out;
       }
-  if (tn_spec_seccomp (st->spec, err) < 0)
+  if (tn_state_seccomp (g, st, &sc, &has_sc, err) < 0)
     goto out;
-  if (st->spec->lx.seccomp)
-    {
-      if (tn_seccomp_compile_cached (g->root, st->spec->lx.seccomp, &sc, err) < 0)
-        goto out;
-      has_sc = true;
-    }
   static const char *const proc_ns[8] = { "pid", "net", "mnt", "ipc", "uts", "user", "cgroup", "time" };
   for (int t = 0; t < TN_NS_COUNT; t++)
     {

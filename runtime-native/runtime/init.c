@@ -264,6 +264,7 @@ tn_init_container (struct tn_init *c)
   tn_log_phase ("child: finalized");
 
   cleanup_free char *exec_path = NULL;
+  cleanup_close int cwd = -1;
   if (p)
     {
       if (tn_process_apply_limits (p, &e) < 0)
@@ -281,11 +282,10 @@ tn_init_container (struct tn_init *c)
         }
       if (tn_process_default_home ((struct tn_process *) p, &e) < 0 || tn_process_lookup (p, &exec_path, &e) < 0)
         die (sync, e);
-      if (tn_process_credentials (p, c->seccomp, c->userns, &e) < 0)
+      cwd = tn_process_open_cwd (p->cwd, &e);
+      if (cwd < 0)
         die (sync, e);
     }
-  if (tn_process_prepare_fds (c->preserve_fds, &e) < 0)
-    die (sync, e);
 
   int32_t run_now = 0;
   tn_log_phase ("child: ready");
@@ -294,6 +294,16 @@ tn_init_container (struct tn_init *c)
   if (tn_sync_expect (sync, TN_MSG_ACK, &run_now, NULL, &e) < 0)
     _exit (1);
   tn_log_phase ("child: ack");
+
+  /* Credentials after the handshake: loading the seccomp filter (Docker's profile) costs the kernel
+   * a few tenths of a millisecond, which then overlaps the runtime finishing `create` and the
+   * engine's way to `start` instead of adding to them. What fails here is reported by `start`,
+   * like a failing startContainer hook. */
+  bool credentialed = p == NULL
+               || (tn_process_credentials (p, cwd, c->seccomp, c->userns, &e) == 0 && tn_process_prepare_fds (c->preserve_fds, &e) == 0);
+  if (cwd >= 0)
+    close (TN_STEAL_FD (cwd));
+  tn_log_phase ("child: credentials");
 
   /* where errors go from now on: the runtime that runs `start` reads exec.fifo, `run` reads the
    * sync socket */
@@ -321,6 +331,8 @@ tn_init_container (struct tn_init *c)
       tn_error_new (&e, "process: config.json has no process to start");
       goto fail;
     }
+  if (!credentialed)
+    goto fail;
   /* startContainer hooks see the container as created */
   char *st_status = state_json ? strstr (state_json, "\"status\":\"creating\"") : NULL;
   if (st_status)
@@ -519,7 +531,8 @@ tn_init_exec (struct tn_exec_init *c)
       tn_error_sys (&e, errno, "linux.personality");
       die (sync, e);
     }
-  if (tn_process_credentials (p, c->seccomp, c->userns, &e) < 0 || tn_process_prepare_fds (c->preserve_fds, &e) < 0)
+  cleanup_close int cwd = tn_process_open_cwd (p->cwd, &e);
+  if (cwd < 0 || tn_process_credentials (p, cwd, c->seccomp, c->userns, &e) < 0 || tn_process_prepare_fds (c->preserve_fds, &e) < 0)
     die (sync, e);
   tn_process_reset_signals ();
   tn_process_exec (p, exec_path, c->seccomp, &e);

@@ -172,6 +172,23 @@ parse_string_raw (struct parser *ps, char **out, size_t *outlen)
 {
   /* ps->p is at the opening quote */
   ps->p++;
+  /* nearly every string of a config is printable ASCII without escapes: one allocation, one copy */
+  const char *q = ps->p;
+  while (q < ps->end && (unsigned char) *q >= 0x20 && (unsigned char) *q < 0x80 && *q != '"' && *q != '\\')
+    q++;
+  if (q < ps->end && *q == '"')
+    {
+      size_t n = (size_t) (q - ps->p);
+      char *copy = malloc (n + 1);
+      if (copy == NULL)
+        return fail (ps, ps->p, "out of memory");
+      memcpy (copy, ps->p, n);
+      copy[n] = '\0';
+      ps->p = q + 1;
+      *out = copy;
+      *outlen = n;
+      return 0;
+    }
   struct tn_buf b = { 0 };
   for (;;)
     {

@@ -162,8 +162,8 @@ tn_process_default_home (struct tn_process *p, struct tn_error **err)
  * symlinks stay in it, and no magic link is followed — /proc/self/fd/N would be a descriptor the
  * runtime holds during setup (its state directory, its cgroup), a way out to the host (the class of
  * runc's CVE-2024-21626). */
-static int
-open_cwd (const char *cwd, struct tn_error **err)
+int
+tn_process_open_cwd (const char *cwd, struct tn_error **err)
 {
   cleanup_close int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
@@ -203,12 +203,8 @@ open_cwd (const char *cwd, struct tn_error **err)
 }
 
 int
-tn_process_credentials (const struct tn_process *p, const struct tn_seccomp_prog *sc, bool in_userns, struct tn_error **err)
+tn_process_credentials (const struct tn_process *p, int cwd, const struct tn_seccomp_prog *sc, bool in_userns, struct tn_error **err)
 {
-  /* the working directory exists, as runc makes sure, and is inside the container */
-  cleanup_close int cwd = open_cwd (p->cwd, err);
-  if (cwd < 0)
-    return -1;
   if (p->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return tn_error_sys (err, errno, "process.noNewPrivileges: prctl");
   if (sc && !p->no_new_privileges && tn_seccomp_load (sc, err) < 0)

@@ -16,9 +16,11 @@ int tn_process_apply_limits (const struct tn_process *p, struct tn_error **err);
 int tn_process_lookup (const struct tn_process *p, char **out, struct tn_error **err);
 /* HOME from the container's /etc/passwd (or "/") when the environment has none, as runc does. */
 int tn_process_default_home (struct tn_process *p, struct tn_error **err);
-/* no_new_privs, seccomp (here when no_new_privs is off: loading needs CAP_SYS_ADMIN), cwd,
- * capabilities and user, umask. */
-int tn_process_credentials (const struct tn_process *p, const struct tn_seccomp_prog *sc, bool in_userns, struct tn_error **err);
+/* The working directory, made when missing as runc makes it, opened inside the container. */
+int tn_process_open_cwd (const char *cwd, struct tn_error **err);
+/* no_new_privs, seccomp (here when no_new_privs is off: loading needs CAP_SYS_ADMIN), chdir to
+ * `cwd` (from tn_process_open_cwd), capabilities and user, umask. */
+int tn_process_credentials (const struct tn_process *p, int cwd, const struct tn_seccomp_prog *sc, bool in_userns, struct tn_error **err);
 /* Everything from fd 3 + preserve on is closed at exec; 3 … 3 + preserve - 1 are kept open. */
 int tn_process_prepare_fds (int preserve, struct tn_error **err);
 /* Default dispositions and an empty signal mask for the user's program. */

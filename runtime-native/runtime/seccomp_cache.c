@@ -35,7 +35,7 @@ struct header
 {
   char magic[10];
   unsigned short len;
-  unsigned int reserved;
+  unsigned int flags; /* SECCOMP_FILTER_FLAG_* (a cache hit takes the profile's instead) */
 };
 
 static void
@@ -97,8 +97,10 @@ cache_key (const struct tn_seccomp *sc, char hex[65])
   tn_sha256_hex (digest, hex);
 }
 
+/* The program in dirfd/name with the flags its header keeps; false when there is none or it is
+ * not a whole file of ours. */
 static bool
-cache_read (int dirfd, const char *name, unsigned flags, struct tn_seccomp_prog *out)
+prog_read (int dirfd, const char *name, struct tn_seccomp_prog *out)
 {
   cleanup_close int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
@@ -123,8 +125,34 @@ cache_read (int dirfd, const char *name, unsigned flags, struct tn_seccomp_prog 
     }
   out->filter = filter;
   out->len = hd.len;
-  out->flags = flags;
+  out->flags = hd.flags;
   return true;
+}
+
+/* Writes the program and its flags to dirfd/name through a temporary name, so that a reader sees a
+ * whole file or none. */
+static int
+prog_write (int dirfd, const char *name, const struct tn_seccomp_prog *p)
+{
+  char tmp[128];
+  snprintf (tmp, sizeof tmp, ".%s.%d", name, (int) getpid ());
+  cleanup_close int fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return -1;
+  struct header hd;
+  memset (&hd, 0, sizeof hd);
+  memcpy (hd.magic, CACHE_MAGIC, sizeof hd.magic);
+  hd.len = p->len;
+  hd.flags = p->flags;
+  size_t bytes = p->len * sizeof (struct sock_filter);
+  if (tn_write_all (fd, &hd, sizeof hd) < 0 || tn_write_all (fd, p->filter, bytes) < 0 || renameat (dirfd, tmp, dirfd, name) < 0)
+    {
+      int saved = errno;
+      unlinkat (dirfd, tmp, 0);
+      errno = saved;
+      return -1;
+    }
+  return 0;
 }
 
 static void
@@ -150,27 +178,6 @@ cache_prune (int dirfd)
   closedir (d);
 }
 
-static void
-cache_write (int dirfd, const char *name, const struct tn_seccomp_prog *p)
-{
-  cache_prune (dirfd);
-  char tmp[128];
-  snprintf (tmp, sizeof tmp, ".%s.%d", name, (int) getpid ());
-  cleanup_close int fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return;
-  struct header hd;
-  memset (&hd, 0, sizeof hd);
-  memcpy (hd.magic, CACHE_MAGIC, sizeof hd.magic);
-  hd.len = p->len;
-  size_t bytes = p->len * sizeof (struct sock_filter);
-  if (tn_write_all (fd, &hd, sizeof hd) < 0 || tn_write_all (fd, p->filter, bytes) < 0 || renameat (dirfd, tmp, dirfd, name) < 0)
-    {
-      unlinkat (dirfd, tmp, 0);
-      return;
-    }
-}
-
 int
 tn_seccomp_compile_cached (const char *root, const struct tn_seccomp *sc, struct tn_seccomp_prog *out, struct tn_error **err)
 {
@@ -185,14 +192,40 @@ tn_seccomp_compile_cached (const char *root, const struct tn_seccomp *sc, struct
       if (dirfd < 0 && errno == ENOENT && mkdirat (rootfd, CACHE_DIR, 0700) == 0)
         dirfd = openat (rootfd, CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
-  if (dirfd >= 0 && cache_read (dirfd, name, sc->flags, out))
+  if (dirfd >= 0 && prog_read (dirfd, name, out))
     {
+      out->flags = sc->flags; /* not part of the key: the same program serves any flags */
       tn_log_debug ("linux.seccomp: compiled filter %s from the cache", key);
       return 0;
     }
   if (tn_seccomp_compile (sc, out, err) < 0)
     return -1;
   if (dirfd >= 0)
-    cache_write (dirfd, name, out);
+    {
+      cache_prune (dirfd);
+      prog_write (dirfd, name, out);
+    }
   return 0;
+}
+
+int
+tn_seccomp_prog_save (const char *dir, const char *name, const struct tn_seccomp_prog *p, struct tn_error **err)
+{
+  cleanup_close int dirfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0 || prog_write (dirfd, name, p) < 0)
+    return tn_error_sys (err, errno, "`%s/%s`", dir, name);
+  return 0;
+}
+
+int
+tn_seccomp_prog_load (const char *dir, const char *name, struct tn_seccomp_prog *out, struct tn_error **err)
+{
+  cleanup_close int dirfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return tn_error_sys (err, errno, "`%s`", dir);
+  if (faccessat (dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : tn_error_sys (err, errno, "`%s/%s`", dir, name);
+  if (!prog_read (dirfd, name, out))
+    return tn_error_new (err, "`%s/%s`: not a seccomp program this runtime wrote", dir, name);
+  return 1;
 }

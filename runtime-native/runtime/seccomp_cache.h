@@ -8,4 +8,11 @@
 /* tn_seccomp_compile, through <root>/seccomp/ (root may be NULL: no cache). */
 int tn_seccomp_compile_cached (const char *root, const struct tn_seccomp *sc, struct tn_seccomp_prog *out, struct tn_error **err);
 
+/* A compiled program with its flags, kept beside a container's state for `exec` (written through a
+ * temporary name, so a reader sees a whole file or none). */
+int tn_seccomp_prog_save (const char *dir, const char *name, const struct tn_seccomp_prog *p, struct tn_error **err);
+/* 1 with the program in *out, 0 when dir/name does not exist, -1 when it cannot be read or is not a
+ * program this runtime wrote. */
+int tn_seccomp_prog_load (const char *dir, const char *name, struct tn_seccomp_prog *out, struct tn_error **err);
+
 #endif

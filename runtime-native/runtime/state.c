@@ -3,6 +3,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
+#include "seccomp_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,8 +137,11 @@ tn_state_json (const struct tn_state *st, enum tn_status status, bool full, int 
   return tn_jw_finish (&w);
 }
 
-/* Only an exec needs the seccomp profile, and it is half of a default spec: state.json leaves it
- * out (it is in SECCOMP_FILE), so start, kill, delete and state do not parse it at every call. */
+/* Only an exec needs the seccomp filter, and its profile is half of a default spec: state.json
+ * leaves linux.seccomp out, and the compiled program is kept in SECCOMP_PROG_FILE, so that neither
+ * create nor exec serialises or parses the profile again, and start, kill, delete and state never
+ * see it. Containers made by an earlier build keep the profile itself in SECCOMP_FILE. */
+#define SECCOMP_PROG_FILE "seccomp.bpf"
 #define SECCOMP_FILE "seccomp.json"
 
 /* The configuration as state.json holds it: without linux.seccomp. */
@@ -193,31 +197,32 @@ state_document (const struct tn_state *st)
   return tn_jw_finish (&w);
 }
 
-/* The spec's linux.seccomp, or NULL. */
-static const struct tn_json *
-seccomp_of (const struct tn_json *config)
-{
-  const struct tn_json *lx = tn_json_get (config, "linux");
-  return lx ? tn_json_get (lx, "seccomp") : NULL;
-}
-
-/* Keeps the spec's linux.seccomp in SECCOMP_FILE beside the state (before the state that leaves it
- * out is written); a spec loaded from a state has none in its document and the file stays. */
+/* Keeps the filter beside the state (before the state that leaves the profile out is written). */
 static int
 save_seccomp (const struct tn_state *st, struct tn_error **err)
 {
-  const struct tn_json *sc = seccomp_of (st->spec->json);
-  if (sc == NULL)
+  return st->seccomp ? tn_seccomp_prog_save (st->dir, SECCOMP_PROG_FILE, st->seccomp, err) : 0;
+}
+
+int
+tn_state_seccomp (const struct tn_global *g, struct tn_state *st, struct tn_seccomp_prog *out, bool *has, struct tn_error **err)
+{
+  *has = false;
+  /* an exec must never go unfiltered for want of its filter: anything but "absent" is an error */
+  int r = tn_seccomp_prog_load (st->dir, SECCOMP_PROG_FILE, out, err);
+  if (r != 0)
+    {
+      *has = r > 0;
+      return r < 0 ? -1 : 0;
+    }
+  if (tn_spec_seccomp (st->spec, err) < 0)
+    return -1;
+  if (st->spec->lx.seccomp == NULL)
     return 0;
-  struct tn_jw w;
-  tn_jw_init (&w, 0);
-  tn_jw_value (&w, sc);
-  cleanup_free char *data = tn_jw_finish (&w);
-  if (data == NULL)
-    return tn_error_sys (err, ENOMEM, SECCOMP_FILE);
-  char path[4096];
-  snprintf (path, sizeof path, "%s/" SECCOMP_FILE, st->dir);
-  return tn_write_file_atomic (path, data, strlen (data), 0, err);
+  if (tn_seccomp_compile_cached (g->root, st->spec->lx.seccomp, out, err) < 0)
+    return -1;
+  *has = true;
+  return 0;
 }
 
 int

@@ -26,6 +26,7 @@ struct tn_state
   struct tn_cgroup cgroup;
   struct tn_spec *spec; /* the configuration the container was created with */
   bool own_spec;
+  const struct tn_seccomp_prog *seccomp; /* at create: the filter to keep for `exec` */
 };
 
 #define TN_STATE_FILE "state.json"
@@ -37,6 +38,8 @@ int tn_state_save (const struct tn_state *st, struct tn_error **err);
  * then rename it into place once it is created. */
 int tn_state_write_tmp (const struct tn_state *st, struct tn_error **err);
 int tn_state_commit (const struct tn_state *st, struct tn_error **err);
+/* The seccomp filter an `exec` gets: the container's (*has false when it has none). */
+int tn_state_seccomp (const struct tn_global *g, struct tn_state *st, struct tn_seccomp_prog *out, bool *has, struct tn_error **err);
 /* Loads <root>/<id>/state.json; "container \"id\" does not exist" when there is none. */
 int tn_state_load (const struct tn_global *g, const char *id, struct tn_state **out, struct tn_error **err);
 /* The same from another file of the state directory (state.json.tmp of an interrupted create). */

@@ -2,7 +2,7 @@
  * Namespaces beyond the default five: a user namespace with uid/gid mappings written by the
  * runtime (compared with runc), joining an existing network namespace by path (`ip netns`),
  * joining another container's pid and user namespaces, a cgroup namespace, a time namespace with
- * offsets.
+ * offsets; a user the namespace does not map.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -58,6 +58,30 @@ describe('namespaces', () => {
     expect(o.touch).toBe('0 0\n');
     for (const k of ['maps', 'id', 'caps', 'touch', 'dev']) expect(o[k], k).toBe(r[k]);
     expect(reduceMountinfo(o.mounts)).toEqual(reduceMountinfo(r.mounts));
+  });
+
+  it('a user the namespace does not map: `run` fails, and after `create` it is `start` that fails, with the reason', async () => {
+    // The container process takes its credentials (and loads its seccomp filter) once `create`
+    // has handed it over, so what the kernel refuses there is reported like a failing
+    // startContainer hook: by `start`, with the container left stopped.
+    const unmapped = (c: any) => {
+      userns(c);
+      c.process.user = { uid: 70000, gid: 0 };
+    };
+    const b = await h.bundle(['true'], unmapped);
+    chmodSync(b.dir, 0o755);
+    const run = h.run(['run', '--bundle', b.dir, 'unmapped1']);
+    expect(run.stderr).toBe('tersane-runtime: process.user/capabilities: setuid 70000: Invalid argument\n');
+    expect(run.status).toBe(1);
+    expect(h.leftovers(b, 'unmapped1')).toEqual([]);
+
+    expect(h.run(['create', '--bundle', b.dir, 'unmapped2']).status).toBe(0);
+    const start = h.run(['start', 'unmapped2']);
+    expect(start.stderr).toBe('tersane-runtime: process.user/capabilities: setuid 70000: Invalid argument\n');
+    expect(start.status).toBe(1);
+    await h.waitStatus('unmapped2', 'stopped');
+    expect(h.run(['delete', 'unmapped2']).status).toBe(0);
+    expect(h.leftovers(b, 'unmapped2')).toEqual([]);
   });
 
   it('joins an existing network namespace by path', async () => {

@@ -4,7 +4,7 @@
  * default action and its errno; unknown syscall names are skipped as runc skips them; the filter
  * is loaded (Seccomp: 2) with or without no_new_privs; an exec gets the container's profile.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNC, RuntimeHarness, TERSANE_RUNTIME } from './runtime-harness.js';
@@ -86,23 +86,47 @@ describe('seccomp', () => {
     void r;
   });
 
-  it('filters an exec with the container’s profile, which the state keeps beside state.json', async () => {
+  const mkdirDenied = {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+    syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+  };
+  const execMkdir = ['sh', '-c', 'grep ^Seccomp: /proc/self/status; mkdir /tmp/x; echo "mkdir $?"'];
+
+  it('filters an exec with the container’s filter, which the state keeps compiled beside state.json', async () => {
     const id = `scx${Math.random().toString(16).slice(2, 8)}`;
-    const b = await h.bundle(['sleep', '1000'], (c) => {
-      c.linux.seccomp = {
-        defaultAction: 'SCMP_ACT_ALLOW',
-        architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
-      };
-    });
+    const b = await h.bundle(['sleep', '1000'], (c) => (c.linux.seccomp = mkdirDenied));
     expect(h.run(['run', '-d', '--bundle', b.dir, id]).status).toBe(0);
-    // start, kill, delete and state never parse the profile: only an exec reads it
+    // start, kill, delete and state never parse the profile, and an exec loads the program
     expect(JSON.parse(readFileSync(join(h.root, id, 'state.json'), 'utf8')).config.linux.seccomp).toBeUndefined();
-    expect(JSON.parse(readFileSync(join(h.root, id, 'seccomp.json'), 'utf8')).syscalls[0].names).toEqual(['mkdir', 'mkdirat']);
-    const r = h.run(['exec', id, 'sh', '-c', 'grep ^Seccomp: /proc/self/status; mkdir /tmp/x; echo "mkdir $?"']);
+    expect(readFileSync(join(h.root, id, 'seccomp.bpf')).subarray(0, 10).toString()).toBe('TNSECCOMP1');
+    const r = h.run(['exec', id, ...execMkdir]);
     expect(r.stdout).toBe('Seccomp:\t2\nmkdir 1\n');
     expect(h.run(['delete', '-f', id]).status).toBe(0);
     expect(existsSync(join(h.root, id))).toBe(false);
+  });
+
+  it('filters an exec of a container whose state keeps the profile itself (made by an earlier build)', async () => {
+    const id = `scx${Math.random().toString(16).slice(2, 8)}`;
+    const b = await h.bundle(['sleep', '1000'], (c) => (c.linux.seccomp = mkdirDenied));
+    expect(h.run(['run', '-d', '--bundle', b.dir, id]).status).toBe(0);
+    rmSync(join(h.root, id, 'seccomp.bpf'));
+    writeFileSync(join(h.root, id, 'seccomp.json'), JSON.stringify(mkdirDenied));
+    expect(h.run(['exec', id, ...execMkdir]).stdout).toBe('Seccomp:\t2\nmkdir 1\n');
+    expect(h.run(['delete', '-f', id]).status).toBe(0);
+  });
+
+  it('never runs an exec unfiltered: a kept filter that is not whole fails it', async () => {
+    const id = `scx${Math.random().toString(16).slice(2, 8)}`;
+    const b = await h.bundle(['sleep', '1000'], (c) => (c.linux.seccomp = mkdirDenied));
+    expect(h.run(['run', '-d', '--bundle', b.dir, id]).status).toBe(0);
+    const kept = join(h.root, id, 'seccomp.bpf');
+    writeFileSync(kept, readFileSync(kept).subarray(0, 20));
+    const r = h.run(['exec', id, 'touch', '/tmp/ran']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`tersane-runtime: \`${kept}\`: not a seccomp program this runtime wrote\n`);
+    expect(existsSync(join(b.rootfs, 'tmp', 'ran'))).toBe(false);
+    expect(h.run(['delete', '-f', id]).status).toBe(0);
   });
 
   it('loads without no_new_privs too, before the capabilities are dropped', async () => {
