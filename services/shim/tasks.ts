@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceContext } from '../../common/service.js';
-import { conflict, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import { conflict, EngineError, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
 import { nowRfc3339Nano } from '../../common/time.js';
 import { context, currentTraceparent, foreignTracer } from '../../common/tracing.js';
 import type { ExitStatus } from '../../common/proto-types/tersane/common/v1/ExitStatus.js';
@@ -149,8 +149,11 @@ export class TaskManager {
         })();
       } catch (err) {
         // A process that exits at once can take its monitor with it before START's answer
-        // arrives: that is a start, and its exit is already recorded.
-        if (!(await this.learnExitFromFile(row))) throw err;
+        // arrives: that is a start, and its exit is already recorded. A START the monitor answered
+        // with a failure is none (the runtime's reason: credentials the kernel refused, a failing
+        // startContainer hook), whatever the exit file says.
+        const refused = err instanceof EngineError && err.kind === 'failed_precondition';
+        if (refused || !(await this.learnExitFromFile(row))) throw err;
       }
       return this.info(this.mustGet(id));
     });

@@ -103,6 +103,16 @@ describe('userns-remap', () => {
     expect(await nnp(['--userns', 'host'])).toBe('1');
   });
 
+  it('a user beyond the remapped range: the start fails with the reason, and --rm leaves nothing', async () => {
+    // setuid is refused inside the container process, after the runtime's create: the start
+    // reports it, it does not pass for a container that ran and exited.
+    const run = await stack.docker(['run', '--rm', '--user', '70000', 'busybox', 'true']);
+    expect(run.code).toBe(125);
+    expect(run.stderr).toContain('failed to start task for container');
+    expect(run.stderr).toContain('setuid 70000: Invalid argument');
+    expect((await stack.dockerOk(['ps', '-aq'])).trim()).toBe('');
+  });
+
   it("--userns=host opts out; what user namespaces cannot do is refused in Docker's words", async () => {
     expect((await stack.dockerOk(['run', '--rm', '--userns', 'host', 'busybox', 'cat', '/proc/self/uid_map'])).trim().split(/\s+/)).toEqual(['0', '0', '4294967295']);
     const priv = await stack.docker(['run', '--rm', '--privileged', 'busybox', 'true']);
