@@ -177,7 +177,8 @@ prepare (struct creation *c, struct tn_error **err)
   /* relative paths of the configuration (root.path, bind sources) are the bundle's */
   if (chdir (bundle) < 0)
     return tn_error_sys (err, errno, "bundle `%s`", bundle);
-  if (tn_spec_load ("config.json", "config.json", &c->spec, err) < 0)
+  /* linux.seccomp is parsed only if its compiled filter is not in the cache yet */
+  if (tn_spec_load_deferred ("config.json", "config.json", &c->spec, err) < 0)
     return -1;
   c->st = calloc (1, sizeof *c->st);
   if (c->st == NULL)
@@ -226,10 +227,10 @@ prepare (struct creation *c, struct tn_error **err)
     if (fcntl (3 + i, F_GETFD) < 0)
       return tn_error_sys (err, errno, "--preserve-fds: descriptor %d", 3 + i);
 
-  if (s->lx.seccomp)
+  if (s->lx.seccomp_deferred)
     {
-      if (tn_seccomp_compile_cached (c->g->root, s->lx.seccomp, &c->seccomp, err) < 0)
-        return tn_error_wrap (err, "config.json");
+      if (tn_seccomp_compile_section (c->g->root, s, "config.json", &c->seccomp, err) < 0)
+        return -1;
       c->has_seccomp = true;
       c->st->seccomp = &c->seccomp;
     }

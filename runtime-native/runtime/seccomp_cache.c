@@ -15,6 +15,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "sha256.h"
+#include "json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,7 +36,7 @@ struct header
 {
   char magic[10];
   unsigned short len;
-  unsigned int flags; /* SECCOMP_FILTER_FLAG_* (a cache hit takes the profile's instead) */
+  unsigned int flags; /* SECCOMP_FILTER_FLAG_* (the struct-keyed lookup takes the profile's instead) */
 };
 
 static void
@@ -178,20 +179,35 @@ cache_prune (int dirfd)
   closedir (d);
 }
 
+/* <root>/seccomp, made when missing; -1 when there is no root or it cannot be used (no cache). */
+static int
+cache_dir (const char *root)
+{
+  cleanup_close int rootfd = root ? open (root, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (rootfd < 0)
+    return -1;
+  int dirfd = openat (rootfd, CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dirfd < 0 && errno == ENOENT && mkdirat (rootfd, CACHE_DIR, 0700) == 0)
+    dirfd = openat (rootfd, CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  return dirfd;
+}
+
+static void
+cache_store (int dirfd, const char *name, const struct tn_seccomp_prog *p)
+{
+  if (dirfd < 0)
+    return;
+  cache_prune (dirfd);
+  prog_write (dirfd, name, p);
+}
+
 int
 tn_seccomp_compile_cached (const char *root, const struct tn_seccomp *sc, struct tn_seccomp_prog *out, struct tn_error **err)
 {
   char key[65], name[80];
   cache_key (sc, key);
   snprintf (name, sizeof name, "%s.bpf", key);
-  cleanup_close int rootfd = root ? open (root, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-  cleanup_close int dirfd = -1;
-  if (rootfd >= 0)
-    {
-      dirfd = openat (rootfd, CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (dirfd < 0 && errno == ENOENT && mkdirat (rootfd, CACHE_DIR, 0700) == 0)
-        dirfd = openat (rootfd, CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    }
+  cleanup_close int dirfd = cache_dir (root);
   if (dirfd >= 0 && prog_read (dirfd, name, out))
     {
       out->flags = sc->flags; /* not part of the key: the same program serves any flags */
@@ -200,11 +216,66 @@ tn_seccomp_compile_cached (const char *root, const struct tn_seccomp *sc, struct
     }
   if (tn_seccomp_compile (sc, out, err) < 0)
     return -1;
-  if (dirfd >= 0)
+  cache_store (dirfd, name, out);
+  return 0;
+}
+
+/* The JSON value, canonically: its type, then its content (an object's members in order). */
+static void
+feed_json (struct tn_sha256 *h, const struct tn_json *v)
+{
+  feed_u64 (h, v->type);
+  switch (v->type)
     {
-      cache_prune (dirfd);
-      prog_write (dirfd, name, out);
+    case TN_JSON_BOOL: feed_u64 (h, v->boolean); break;
+    case TN_JSON_NUMBER: feed_str (h, v->text); break;
+    case TN_JSON_STRING:
+      feed_u64 (h, v->len);
+      feed (h, v->text, v->len);
+      break;
+    case TN_JSON_ARRAY:
+    case TN_JSON_OBJECT:
+      feed_u64 (h, v->n);
+      for (size_t i = 0; i < v->n; i++)
+        {
+          if (v->type == TN_JSON_OBJECT)
+            feed_str (h, v->keys[i]);
+          feed_json (h, v->items[i]);
+        }
+      break;
+    case TN_JSON_NULL: break;
     }
+}
+
+int
+tn_seccomp_compile_section (const char *root, struct tn_spec *s, const char *label, struct tn_seccomp_prog *out, struct tn_error **err)
+{
+  struct tn_sha256 h;
+  tn_sha256_init (&h);
+  feed_str (&h, CACHE_MAGIC " section");
+  feed_str (&h, tn_seccomp_version ());
+  feed_str (&h, tn_seccomp_build_tag ());
+  feed_json (&h, tn_spec_seccomp_section (s));
+  uint8_t digest[32];
+  char key[65], name[80];
+  tn_sha256_final (&h, digest);
+  tn_sha256_hex (digest, key);
+  snprintf (name, sizeof name, "%s.bpf", key);
+  cleanup_close int dirfd = cache_dir (root);
+  /* the key covers the whole section, flags included: a hit is this very profile, compiled and
+   * therefore valid before */
+  if (dirfd >= 0 && prog_read (dirfd, name, out))
+    {
+      tn_log_debug ("linux.seccomp: compiled filter %s from the cache", key);
+      return 0;
+    }
+  if (tn_spec_seccomp (s, label, err) < 0)
+    return -1;
+  if (s->lx.seccomp == NULL)
+    return tn_error_new (err, "%s: linux.seccomp: no profile to compile", label);
+  if (tn_seccomp_compile (s->lx.seccomp, out, err) < 0)
+    return tn_error_wrap (err, "%s", label);
+  cache_store (dirfd, name, out);
   return 0;
 }
 

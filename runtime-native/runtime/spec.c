@@ -1918,8 +1918,15 @@ tn_spec_parse_deferred (const char *data, size_t len, const char *label, struct 
   return r;
 }
 
+const struct tn_json *
+tn_spec_seccomp_section (const struct tn_spec *s)
+{
+  const struct tn_json *lx = tn_json_get (s->json, "linux");
+  return lx ? tn_json_get (lx, "seccomp") : NULL;
+}
+
 int
-tn_spec_seccomp (struct tn_spec *s, struct tn_error **err)
+tn_spec_seccomp (struct tn_spec *s, const char *label, struct tn_error **err)
 {
   if (!s->lx.seccomp_deferred)
     return 0;
@@ -1935,10 +1942,9 @@ tn_spec_seccomp (struct tn_spec *s, struct tn_error **err)
       tn_json_free (doc);
       return r < 0 ? tn_error_wrap (err, "%s", s->lx.seccomp_file) : 0;
     }
-  const struct tn_json *lx = tn_json_get (s->json, "linux");
-  const struct tn_json *o = lx ? tn_json_get (lx, "seccomp") : NULL;
+  const struct tn_json *o = tn_spec_seccomp_section (s);
   if (o && parse_seccomp (&s->lx.seccomp, o, err) < 0)
-    return tn_error_wrap (err, "config");
+    return tn_error_wrap (err, "%s", label);
   return 0;
 }
 
@@ -1970,4 +1976,14 @@ tn_spec_load (const char *path, const char *label, struct tn_spec **out, struct 
   if (tn_read_file (path, &data, &len, err) < 0)
     return -1;
   return tn_spec_parse (data, len, label, out, err);
+}
+
+int
+tn_spec_load_deferred (const char *path, const char *label, struct tn_spec **out, struct tn_error **err)
+{
+  cleanup_free char *data = NULL;
+  size_t len;
+  if (tn_read_file (path, &data, &len, err) < 0)
+    return -1;
+  return tn_spec_parse_deferred (data, len, label, out, err);
 }

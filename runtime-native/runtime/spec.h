@@ -266,10 +266,15 @@ struct tn_spec
  * file name ("config.json: …"). */
 int tn_spec_load (const char *path, const char *label, struct tn_spec **out, struct tn_error **err);
 int tn_spec_parse (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err);
-/* The same, leaving linux.seccomp for tn_spec_seccomp () (a state file's spec, valid at create). */
+/* The same, leaving linux.seccomp for tn_spec_seccomp (): a state file's spec (valid at create), or
+ * a config whose compiled filter may be in the cache already (seccomp_cache.h). */
 int tn_spec_parse_deferred (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err);
-/* Parses the deferred linux.seccomp: from the document, or from lx.seccomp_file. */
-int tn_spec_seccomp (struct tn_spec *s, struct tn_error **err);
+int tn_spec_load_deferred (const char *path, const char *label, struct tn_spec **out, struct tn_error **err);
+/* Parses the deferred linux.seccomp: from the document (errors prefixed with `label`), or from
+ * lx.seccomp_file. */
+int tn_spec_seccomp (struct tn_spec *s, const char *label, struct tn_error **err);
+/* The document's linux.seccomp as it is written, or NULL. */
+const struct tn_json *tn_spec_seccomp_section (const struct tn_spec *s);
 void tn_spec_free (struct tn_spec *s);
 
 /* A process object alone (for `exec --process FILE`), validated the same way. */

@@ -215,7 +215,7 @@ tn_state_seccomp (const struct tn_global *g, struct tn_state *st, struct tn_secc
       *has = r > 0;
       return r < 0 ? -1 : 0;
     }
-  if (tn_spec_seccomp (st->spec, err) < 0)
+  if (tn_spec_seccomp (st->spec, "state.json config", err) < 0)
     return -1;
   if (st->spec->lx.seccomp == NULL)
     return 0;

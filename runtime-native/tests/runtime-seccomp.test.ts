@@ -4,7 +4,7 @@
  * default action and its errno; unknown syscall names are skipped as runc skips them; the filter
  * is loaded (Seccomp: 2) with or without no_new_privs; an exec gets the container's profile.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNC, RuntimeHarness, TERSANE_RUNTIME } from './runtime-harness.js';
@@ -127,6 +127,35 @@ describe('seccomp', () => {
     expect(r.stderr).toBe(`tersane-runtime: \`${kept}\`: not a seccomp program this runtime wrote\n`);
     expect(existsSync(join(b.rootfs, 'tmp', 'ran'))).toBe(false);
     expect(h.run(['delete', '-f', id]).status).toBe(0);
+  });
+
+  it('compiles a profile once and the next container with it loads the kept program; a damaged one is compiled again', async () => {
+    const cache = join(h.root, 'seccomp');
+    const programs = () => new Set(existsSync(cache) ? readdirSync(cache).filter((f) => f.endsWith('.bpf')) : []);
+    const runWith = async (profile: unknown) => {
+      const before = programs();
+      const b = await h.bundle(execMkdir, (c) => (c.linux.seccomp = profile));
+      const out = h.run(['run', '--bundle', b.dir, `scc${Math.random().toString(16).slice(2, 8)}`]).stdout;
+      return { out, added: [...programs()].filter((f) => !before.has(f)) };
+    };
+    const denying = { ...mkdirDenied, syscalls: [...mkdirDenied.syscalls, { names: ['rmdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] };
+    const allowing = { ...mkdirDenied, syscalls: [{ names: ['rmdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] };
+    const first = await runWith(denying);
+    expect(first.out).toBe('Seccomp:\t2\nmkdir 1\n');
+    expect(first.added).toHaveLength(1);
+    const other = await runWith(allowing);
+    expect(other.out).toBe('Seccomp:\t2\nmkdir 0\n');
+    expect(other.added).toHaveLength(1);
+    // the kept program is what the next container gets: swapped for the other profile's, it shows
+    const kept = join(cache, first.added[0]);
+    const own = readFileSync(kept);
+    writeFileSync(kept, readFileSync(join(cache, other.added[0])));
+    expect((await runWith(denying)).out).toBe('Seccomp:\t2\nmkdir 0\n');
+    // a program that is not whole is not trusted: the profile is compiled again, the file rewritten
+    writeFileSync(kept, own.subarray(0, 24));
+    const again = await runWith(denying);
+    expect(again.out).toBe('Seccomp:\t2\nmkdir 1\n');
+    expect(readFileSync(kept).equals(own)).toBe(true);
   });
 
   it('loads without no_new_privs too, before the capabilities are dropped', async () => {
