@@ -1969,16 +1969,6 @@ tn_spec_parse (const char *data, size_t len, const char *label, struct tn_spec *
 }
 
 int
-tn_spec_load (const char *path, const char *label, struct tn_spec **out, struct tn_error **err)
-{
-  cleanup_free char *data = NULL;
-  size_t len;
-  if (tn_read_file (path, &data, &len, err) < 0)
-    return -1;
-  return tn_spec_parse (data, len, label, out, err);
-}
-
-int
 tn_spec_load_deferred (const char *path, const char *label, struct tn_spec **out, struct tn_error **err)
 {
   cleanup_free char *data = NULL;

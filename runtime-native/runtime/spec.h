@@ -264,7 +264,6 @@ struct tn_spec
 
 /* Reads and validates BUNDLE/config.json (or the file at `path`). Errors are prefixed with the
  * file name ("config.json: …"). */
-int tn_spec_load (const char *path, const char *label, struct tn_spec **out, struct tn_error **err);
 int tn_spec_parse (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err);
 /* The same, leaving linux.seccomp for tn_spec_seccomp (): a state file's spec (valid at create), or
  * a config whose compiled filter may be in the cache already (seccomp_cache.h). */

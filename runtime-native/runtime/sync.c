@@ -65,10 +65,12 @@ tn_sync_recv (int fd, uint32_t *type, int32_t *value, char **payload)
   cleanup_free char *buf = malloc ((size_t) size + 1);
   if (buf == NULL)
     return -1;
+  /* the peer may exit between the peek and the read, with our last message unread: the reset is
+   * reported first, the message it sent is still there */
   ssize_t n;
   do
     n = recv (fd, buf, (size_t) size, 0);
-  while (n < 0 && errno == EINTR);
+  while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ < 2)));
   if (n != size)
     {
       if (n >= 0)
