@@ -229,7 +229,7 @@ prepare (struct creation *c, struct tn_error **err)
 
   if (s->lx.seccomp_deferred)
     {
-      if (tn_seccomp_compile_section (c->g->root, s, "config.json", &c->seccomp, err) < 0)
+      if (tn_seccomp_compile_json (c->g->root, tn_spec_seccomp_section (s), "config.json", &c->seccomp, err) < 0)
         return -1;
       c->has_seccomp = true;
       c->st->seccomp = &c->seccomp;

@@ -3,8 +3,9 @@
  * libseccomp takes ~12 ms to compile Docker's default profile (2.5.x, 2 cores) — more than the
  * rest of `create` together — while nearly every container asks for the very same filter. So the
  * BPF program is kept in <root>/seccomp/<sha256>.bpf, keyed by the SHA-256 of everything that
- * decides it: the parsed linux.seccomp section (actions, errnos, architectures, rules), the
- * libseccomp version and this runtime's build. Loading a cached program is a read of a few KiB.
+ * decides it: the linux.seccomp section as the configuration writes it (a canonical hash of its
+ * JSON, so a hit needs no parsing at all), the libseccomp version and this runtime's build.
+ * Loading a cached program is a read of a few KiB.
  *
  * The directory is the runtime root's (root's own, 0700); a file is trusted only when it is a
  * regular file owned by us, of a sane size, with our header. It is written to a temporary name and
@@ -14,8 +15,8 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
-#include "sha256.h"
 #include "json.h"
+#include "sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,7 +37,7 @@ struct header
 {
   char magic[10];
   unsigned short len;
-  unsigned int flags; /* SECCOMP_FILTER_FLAG_* (the struct-keyed lookup takes the profile's instead) */
+  unsigned int flags; /* SECCOMP_FILTER_FLAG_* */
 };
 
 static void
@@ -58,44 +59,6 @@ feed_str (struct tn_sha256 *h, const char *s)
   feed_u64 (h, n);
   if (n)
     feed (h, s, n);
-}
-
-static void
-cache_key (const struct tn_seccomp *sc, char hex[65])
-{
-  struct tn_sha256 h;
-  tn_sha256_init (&h);
-  feed_str (&h, CACHE_MAGIC);
-  feed_str (&h, tn_seccomp_version ());
-  feed_str (&h, tn_seccomp_build_tag ());
-  feed_u64 (&h, (uint64_t) sc->default_action);
-  feed_u64 (&h, sc->has_default_errno);
-  feed_u64 (&h, sc->default_errno);
-  feed_u64 (&h, sc->n_archs);
-  for (size_t i = 0; i < sc->n_archs; i++)
-    feed_str (&h, sc->archs[i]);
-  feed_u64 (&h, sc->n_rules);
-  for (size_t i = 0; i < sc->n_rules; i++)
-    {
-      const struct tn_seccomp_rule *r = &sc->rules[i];
-      feed_u64 (&h, (uint64_t) r->action);
-      feed_u64 (&h, r->has_errno);
-      feed_u64 (&h, r->errno_ret);
-      feed_u64 (&h, r->n_names);
-      for (size_t n = 0; n < r->n_names; n++)
-        feed_str (&h, r->names[n]);
-      feed_u64 (&h, r->n_args);
-      for (size_t a = 0; a < r->n_args; a++)
-        {
-          feed_u64 (&h, r->args[a].index);
-          feed_u64 (&h, r->args[a].value);
-          feed_u64 (&h, r->args[a].value_two);
-          feed_u64 (&h, (uint64_t) r->args[a].op);
-        }
-    }
-  uint8_t digest[32];
-  tn_sha256_final (&h, digest);
-  tn_sha256_hex (digest, hex);
 }
 
 /* The program in dirfd/name with the flags its header keeps; false when there is none or it is
@@ -192,34 +155,6 @@ cache_dir (const char *root)
   return dirfd;
 }
 
-static void
-cache_store (int dirfd, const char *name, const struct tn_seccomp_prog *p)
-{
-  if (dirfd < 0)
-    return;
-  cache_prune (dirfd);
-  prog_write (dirfd, name, p);
-}
-
-int
-tn_seccomp_compile_cached (const char *root, const struct tn_seccomp *sc, struct tn_seccomp_prog *out, struct tn_error **err)
-{
-  char key[65], name[80];
-  cache_key (sc, key);
-  snprintf (name, sizeof name, "%s.bpf", key);
-  cleanup_close int dirfd = cache_dir (root);
-  if (dirfd >= 0 && prog_read (dirfd, name, out))
-    {
-      out->flags = sc->flags; /* not part of the key: the same program serves any flags */
-      tn_log_debug ("linux.seccomp: compiled filter %s from the cache", key);
-      return 0;
-    }
-  if (tn_seccomp_compile (sc, out, err) < 0)
-    return -1;
-  cache_store (dirfd, name, out);
-  return 0;
-}
-
 /* The JSON value, canonically: its type, then its content (an object's members in order). */
 static void
 feed_json (struct tn_sha256 *h, const struct tn_json *v)
@@ -248,14 +183,15 @@ feed_json (struct tn_sha256 *h, const struct tn_json *v)
 }
 
 int
-tn_seccomp_compile_section (const char *root, struct tn_spec *s, const char *label, struct tn_seccomp_prog *out, struct tn_error **err)
+tn_seccomp_compile_json (const char *root, const struct tn_json *section, const char *label, struct tn_seccomp_prog *out, struct tn_error **err)
 {
   struct tn_sha256 h;
   tn_sha256_init (&h);
-  feed_str (&h, CACHE_MAGIC " section");
+  feed_str (&h, CACHE_MAGIC);
   feed_str (&h, tn_seccomp_version ());
   feed_str (&h, tn_seccomp_build_tag ());
-  feed_json (&h, tn_spec_seccomp_section (s));
+  feed_str (&h, tn_spec_build_tag ());
+  feed_json (&h, section);
   uint8_t digest[32];
   char key[65], name[80];
   tn_sha256_final (&h, digest);
@@ -269,13 +205,16 @@ tn_seccomp_compile_section (const char *root, struct tn_spec *s, const char *lab
       tn_log_debug ("linux.seccomp: compiled filter %s from the cache", key);
       return 0;
     }
-  if (tn_spec_seccomp (s, label, err) < 0)
-    return -1;
-  if (s->lx.seccomp == NULL)
-    return tn_error_new (err, "%s: linux.seccomp: no profile to compile", label);
-  if (tn_seccomp_compile (s->lx.seccomp, out, err) < 0)
+  struct tn_seccomp *sc = NULL;
+  int r = tn_seccomp_parse (section, &sc, err) < 0 ? -1 : tn_seccomp_compile (sc, out, err);
+  tn_seccomp_free (sc);
+  if (r < 0)
     return tn_error_wrap (err, "%s", label);
-  cache_store (dirfd, name, out);
+  if (dirfd >= 0)
+    {
+      cache_prune (dirfd);
+      prog_write (dirfd, name, out);
+    }
   return 0;
 }
 

@@ -5,12 +5,10 @@
 
 #include "seccomp_filter.h"
 
-/* tn_seccomp_compile, through <root>/seccomp/ (root may be NULL: no cache). */
-int tn_seccomp_compile_cached (const char *root, const struct tn_seccomp *sc, struct tn_seccomp_prog *out, struct tn_error **err);
-/* The filter of a spec loaded with linux.seccomp deferred (tn_spec_load_deferred), keyed by the
- * section as the config writes it: a hit needs no parsing of the profile at all; a miss parses it
- * (errors prefixed with `label`) and compiles it. */
-int tn_seccomp_compile_section (const char *root, struct tn_spec *s, const char *label, struct tn_seccomp_prog *out, struct tn_error **err);
+/* The filter of a linux.seccomp section (`section`, as a configuration writes it), through
+ * <root>/seccomp/ (root may be NULL: no cache): a hit needs no parsing of the profile at all; a miss
+ * parses it (errors prefixed with `label`) and compiles it. */
+int tn_seccomp_compile_json (const char *root, const struct tn_json *section, const char *label, struct tn_seccomp_prog *out, struct tn_error **err);
 
 /* A compiled program with its flags, kept beside a container's state for `exec` (written through a
  * temporary name, so a reader sees a whole file or none). */

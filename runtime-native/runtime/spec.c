@@ -1314,8 +1314,8 @@ seccomp_action (const struct tn_json *obj, const char *key, const char *parent, 
   return bad (err, sub (p, sizeof p, parent, key), "unknown seccomp action \"%s\"", a);
 }
 
-static void
-free_seccomp (struct tn_seccomp *sc)
+void
+tn_seccomp_free (struct tn_seccomp *sc)
 {
   if (sc == NULL)
     return;
@@ -1330,8 +1330,8 @@ free_seccomp (struct tn_seccomp *sc)
   free (sc);
 }
 
-static int
-parse_seccomp (struct tn_seccomp **out, const struct tn_json *o, struct tn_error **err)
+int
+tn_seccomp_parse (const struct tn_json *o, struct tn_seccomp **out, struct tn_error **err)
 {
   const char *P = "linux.seccomp";
   char p[PATHBUF], q[PATHBUF];
@@ -1661,7 +1661,7 @@ parse_linux (struct tn_spec *s, const struct tn_json *lx, struct tn_error **err)
   if (opt_object (lx, "seccomp", P, &o, err) < 0)
     return -1;
   L->seccomp_deferred = o && defer_seccomp;
-  if (o && !defer_seccomp && parse_seccomp (&L->seccomp, o, err) < 0)
+  if (o && !defer_seccomp && tn_seccomp_parse (o, &L->seccomp, err) < 0)
     return -1;
 
   if (opt_object (lx, "personality", P, &o, err) < 0)
@@ -1839,8 +1839,7 @@ tn_spec_free (struct tn_spec *s)
   free_strv (L->masked_paths);
   free_strv (L->readonly_paths);
   free_kv (L->sysctl, L->n_sysctl);
-  free_seccomp (L->seccomp);
-  free (L->seccomp_file);
+  tn_seccomp_free (L->seccomp);
   free_kv (L->time_offsets, L->n_time_offsets);
   free (s);
 }
@@ -1926,29 +1925,6 @@ tn_spec_seccomp_section (const struct tn_spec *s)
 }
 
 int
-tn_spec_seccomp (struct tn_spec *s, const char *label, struct tn_error **err)
-{
-  if (!s->lx.seccomp_deferred)
-    return 0;
-  s->lx.seccomp_deferred = false;
-  if (s->lx.seccomp_file)
-    {
-      cleanup_free char *data = NULL;
-      size_t len;
-      struct tn_json *doc = NULL;
-      if (tn_read_file (s->lx.seccomp_file, &data, &len, err) < 0 || tn_json_parse (data, len, &doc, err) < 0)
-        return tn_error_wrap (err, "%s", s->lx.seccomp_file);
-      int r = doc->type == TN_JSON_OBJECT ? parse_seccomp (&s->lx.seccomp, doc, err) : tn_error_new (err, "not an object");
-      tn_json_free (doc);
-      return r < 0 ? tn_error_wrap (err, "%s", s->lx.seccomp_file) : 0;
-    }
-  const struct tn_json *o = tn_spec_seccomp_section (s);
-  if (o && parse_seccomp (&s->lx.seccomp, o, err) < 0)
-    return tn_error_wrap (err, "%s", label);
-  return 0;
-}
-
-int
 tn_spec_parse (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err)
 {
   struct tn_spec *s = calloc (1, sizeof *s);
@@ -1976,4 +1952,11 @@ tn_spec_load_deferred (const char *path, const char *label, struct tn_spec **out
   if (tn_read_file (path, &data, &len, err) < 0)
     return -1;
   return tn_spec_parse_deferred (data, len, label, out, err);
+}
+
+const char *
+tn_spec_build_tag (void)
+{
+  /* this file turns a profile into what is compiled: rebuilt, it may turn it differently */
+  return __DATE__ " " __TIME__;
 }

@@ -236,8 +236,7 @@ struct tn_linux
   struct tn_kv *sysctl;
   size_t n_sysctl;
   struct tn_seccomp *seccomp;
-  bool seccomp_deferred; /* present but not parsed yet: tn_spec_seccomp () */
-  char *seccomp_file;    /* where a state file's linux.seccomp is kept aside (seccomp.json) */
+  bool seccomp_deferred; /* present but left unparsed (tn_spec_parse_deferred) */
   bool has_personality;
   unsigned long personality;
   struct tn_kv *time_offsets; /* "monotonic"/"boottime" → "secs nanosecs" */
@@ -262,19 +261,23 @@ struct tn_spec
   struct tn_linux lx;
 };
 
-/* Reads and validates BUNDLE/config.json (or the file at `path`). Errors are prefixed with the
- * file name ("config.json: …"). */
+/* Parses and validates a configuration (config.json, or the one a state file keeps). Errors are
+ * prefixed with `label` ("config.json: …"). */
 int tn_spec_parse (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err);
-/* The same, leaving linux.seccomp for tn_spec_seccomp (): a state file's spec (valid at create), or
- * a config whose compiled filter may be in the cache already (seccomp_cache.h). */
+/* The same, leaving linux.seccomp unparsed (lx.seccomp_deferred): a state file's spec (valid at
+ * create), or a config whose compiled filter may be in the cache already (seccomp_cache.h). */
 int tn_spec_parse_deferred (const char *data, size_t len, const char *label, struct tn_spec **out, struct tn_error **err);
+/* tn_spec_parse_deferred of the file at `path`. */
 int tn_spec_load_deferred (const char *path, const char *label, struct tn_spec **out, struct tn_error **err);
-/* Parses the deferred linux.seccomp: from the document (errors prefixed with `label`), or from
- * lx.seccomp_file. */
-int tn_spec_seccomp (struct tn_spec *s, const char *label, struct tn_error **err);
 /* The document's linux.seccomp as it is written, or NULL. */
 const struct tn_json *tn_spec_seccomp_section (const struct tn_spec *s);
+/* Identifies how this build turns a profile into what is compiled (the seccomp cache's key). */
+const char *tn_spec_build_tag (void);
 void tn_spec_free (struct tn_spec *s);
+
+/* A linux.seccomp object, validated (errors name the field: "linux.seccomp.syscalls[0]…"). */
+int tn_seccomp_parse (const struct tn_json *o, struct tn_seccomp **out, struct tn_error **err);
+void tn_seccomp_free (struct tn_seccomp *sc);
 
 /* A process object alone (for `exec --process FILE`), validated the same way. */
 int tn_process_parse (const struct tn_json *v, const char *path, struct tn_process **out, struct tn_error **err);

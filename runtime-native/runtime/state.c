@@ -205,7 +205,7 @@ save_seccomp (const struct tn_state *st, struct tn_error **err)
 }
 
 int
-tn_state_seccomp (const struct tn_global *g, struct tn_state *st, struct tn_seccomp_prog *out, bool *has, struct tn_error **err)
+tn_state_seccomp (const struct tn_global *g, const struct tn_state *st, struct tn_seccomp_prog *out, bool *has, struct tn_error **err)
 {
   *has = false;
   /* an exec must never go unfiltered for want of its filter: anything but "absent" is an error */
@@ -215,27 +215,26 @@ tn_state_seccomp (const struct tn_global *g, struct tn_state *st, struct tn_secc
       *has = r > 0;
       return r < 0 ? -1 : 0;
     }
-  if (tn_spec_seccomp (st->spec, "state.json config", err) < 0)
-    return -1;
-  if (st->spec->lx.seccomp == NULL)
-    return 0;
-  if (tn_seccomp_compile_cached (g->root, st->spec->lx.seccomp, out, err) < 0)
-    return -1;
-  *has = true;
-  return 0;
-}
-
-int
-tn_state_save (const struct tn_state *st, struct tn_error **err)
-{
-  if (save_seccomp (st, err) < 0)
-    return -1;
-  cleanup_free char *data = state_document (st);
-  if (data == NULL)
-    return tn_error_sys (err, ENOMEM, "state.json");
-  char path[4096];
-  snprintf (path, sizeof path, "%s/" TN_STATE_FILE, st->dir);
-  return tn_write_file_atomic (path, data, strlen (data), 0, err);
+  /* a container made by an earlier build: the profile in its state, or beside it */
+  const struct tn_json *section = tn_spec_seccomp_section (st->spec);
+  if (section)
+    r = tn_seccomp_compile_json (g->root, section, "state.json config", out, err);
+  else
+    {
+      char path[4096];
+      snprintf (path, sizeof path, "%s/" SECCOMP_FILE, st->dir);
+      cleanup_free char *data = NULL;
+      size_t len;
+      struct tn_json *doc = NULL;
+      if (access (path, F_OK) < 0)
+        return errno == ENOENT ? 0 : tn_error_sys (err, errno, "`%s`", path);
+      if (tn_read_file (path, &data, &len, err) < 0 || tn_json_parse (data, len, &doc, err) < 0)
+        return tn_error_wrap (err, "%s", path);
+      r = tn_seccomp_compile_json (g->root, doc, path, out, err);
+      tn_json_free (doc);
+    }
+  *has = r == 0;
+  return r;
 }
 
 int
@@ -363,24 +362,6 @@ tn_state_load_file (const struct tn_global *g, const char *id, const char *file,
       return -1;
     }
   st->own_spec = true;
-  char sc[4096];
-  snprintf (sc, sizeof sc, "%s/" SECCOMP_FILE, st->dir);
-  /* an exec must never go unfiltered for want of its profile: anything but "absent" is an error */
-  if (access (sc, F_OK) == 0)
-    {
-      if ((st->spec->lx.seccomp_file = strdup (sc)) == NULL)
-        {
-          tn_state_free (st);
-          return tn_error_sys (err, ENOMEM, "state");
-        }
-      st->spec->lx.seccomp_deferred = true;
-    }
-  else if (errno != ENOENT)
-    {
-      int e = errno;
-      tn_state_free (st);
-      return tn_error_sys (err, e, "`%s`", sc);
-    }
   *out = st;
   return 0;
 }

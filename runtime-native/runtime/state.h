@@ -33,13 +33,12 @@ struct tn_state
 #define TN_EXEC_FIFO "exec.fifo"
 
 char *tn_state_dir_path (const struct tn_global *g, const char *id);
-int tn_state_save (const struct tn_state *st, struct tn_error **err);
-/* The same in two steps: write <dir>/state.json.tmp (while the container is still being set up),
- * then rename it into place once it is created. */
+/* Writes <dir>/state.json.tmp (while the container is still being set up; the filter for `exec`
+ * beside it), which tn_state_commit renames into place once the container is created. */
 int tn_state_write_tmp (const struct tn_state *st, struct tn_error **err);
 int tn_state_commit (const struct tn_state *st, struct tn_error **err);
 /* The seccomp filter an `exec` gets: the container's (*has false when it has none). */
-int tn_state_seccomp (const struct tn_global *g, struct tn_state *st, struct tn_seccomp_prog *out, bool *has, struct tn_error **err);
+int tn_state_seccomp (const struct tn_global *g, const struct tn_state *st, struct tn_seccomp_prog *out, bool *has, struct tn_error **err);
 /* Loads <root>/<id>/state.json; "container \"id\" does not exist" when there is none. */
 int tn_state_load (const struct tn_global *g, const char *id, struct tn_state **out, struct tn_error **err);
 /* The same from another file of the state directory (state.json.tmp of an interrupted create). */

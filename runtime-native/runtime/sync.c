@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-
 struct hdr
 {
   uint32_t type;
