@@ -149,11 +149,11 @@ export class TaskManager {
         })();
       } catch (err) {
         // A process that exits at once can take its monitor with it before START's answer
-        // arrives: that is a start, and its exit is already recorded. A START the monitor answered
-        // with a failure is none (the runtime's reason: credentials the kernel refused, a failing
-        // startContainer hook), whatever the exit file says.
-        const refused = err instanceof EngineError && err.kind === 'failed_precondition';
-        if (refused || !(await this.learnExitFromFile(row))) throw err;
+        // arrives: that is a start, and its exit is already recorded. An answer the monitor gave
+        // (a failure: credentials the kernel refused, a failing startContainer hook) stands,
+        // whatever the exit file says.
+        const monitorGone = err instanceof EngineError && err.kind === 'unavailable';
+        if (!monitorGone || !(await this.learnExitFromFile(row))) throw err;
       }
       return this.info(this.mustGet(id));
     });
