@@ -68,7 +68,7 @@ export class EventBus {
   private readonly instance: string;
   private readonly insert;
   private readonly pending;
-  private readonly remove;
+  private readonly removeUpTo;
   private readonly connectedWaiters: Array<() => void> = [];
 
   constructor(
@@ -81,7 +81,7 @@ export class EventBus {
     this.instance = metaValue(db, 'instance') ?? 'unknown';
     this.insert = db.prepare('INSERT INTO outbox (subject, payload) VALUES (?, ?)');
     this.pending = db.prepare('SELECT seq, subject, payload FROM outbox ORDER BY seq LIMIT ?');
-    this.remove = db.prepare('DELETE FROM outbox WHERE seq = ?');
+    this.removeUpTo = db.prepare('DELETE FROM outbox WHERE seq <= ?');
   }
 
   /** Connects in the background (NATS may be down: the layer serves anyway) and keeps reconnecting. */
@@ -192,6 +192,8 @@ export class EventBus {
           reconnectTimeWait: RETRY_MS,
           waitOnFirstConnect: true,
           timeout: 2000,
+          // A stack trace captured for every publish's request costs more than the publish itself.
+          noAsyncTraces: true,
         });
         this.nc = nc;
         this.jsm = await nc.jetstreamManager();
@@ -270,19 +272,26 @@ export class EventBus {
         while (this.js) {
           const rows = this.pending.all(BATCH) as Array<{ seq: number; subject: string; payload: string }>;
           if (rows.length === 0) break;
+          // Published rows leave the outbox in one statement per batch, not one per event: a crash
+          // in between re-publishes them, and JetStream drops those by their message id.
+          let published: number | undefined;
           for (const row of rows) {
             const h = headers();
             h.set('Nats-Msg-Id', `${this.layer}-${this.instance}-${row.seq}`);
             try {
               await this.js.publish(row.subject, row.payload, { headers: h, timeout: 5000 });
             } catch (err) {
+              if (published !== undefined) this.removeUpTo.run(published);
               this.metrics.publishFailures?.();
               this.log.warn('event publish failed; kept in the outbox', { subject: row.subject, err });
               setTimeout(() => void this.flush(), RETRY_MS);
               return;
             }
-            this.remove.run(row.seq);
+            published = row.seq;
           }
+          this.removeUpTo.run(published);
+          // A short batch emptied the outbox; what was recorded since has set flushAgain.
+          if (rows.length < BATCH) break;
         }
       } while (this.flushAgain && this.js);
     } finally {

@@ -36,6 +36,9 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // A restarted layer should be found again quickly, not after grpc's default back-off (up to 120 s).
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1000,
+  // A call that fails is the caller's to retry (it knows whether that is safe); grpc's retry
+  // machinery would only buffer every message of every call for nothing.
+  'grpc.enable_retries': 0,
 };
 
 export function loadContract<T>(name: 'shim' | 'containerd' | 'daemon'): T {
@@ -264,7 +267,9 @@ export function connect<C extends grpc.Client>(
     metadata: currentTraceMetadata,
     close: () => raw.close(),
     call: (async (method: string, arg: unknown, opts: CallOptions = {}) => {
-      await ready();
+      // waitForReady answers only on a later turn of the event loop (setImmediate), even when
+      // connected: asked first, the channel's own state saves each call that turn.
+      if (raw.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY) await ready();
       const fn = (raw as unknown as Record<string, Function>)[method];
       const options: grpc.CallOptions = opts.timeoutMs ? { deadline: Date.now() + opts.timeoutMs } : {};
       const invoke = () =>

@@ -2,9 +2,11 @@
  * runtime's `create` exits) and any orphan of the container's are reaped here.
  *
  * When the init exits: note status and time, read the OOM counter, let the output drain to EOF
- * (at most MON_DRAIN_TIMEOUT_MS: a leaked writer may hold a pipe open), `runtime delete --force`,
- * unmount the rootfs, write STATE/exit atomically and durably, send EXIT to every client, give them
- * MON_FLUSH_TIMEOUT_MS to take it, and leave the loop. */
+ * (at most MON_DRAIN_TIMEOUT_MS: a leaked writer may hold a pipe open), write STATE/exit atomically
+ * and durably, send EXIT to every client, then clean up: `runtime delete --force`, unmount the
+ * rootfs, mark STATE/cleaned; give clients MON_FLUSH_TIMEOUT_MS to take what is queued, and leave
+ * the loop. The exit is told before the clean-up so that whoever waits for it (a `docker run`, a
+ * restart policy) reacts while the clean-up runs; the task's deletion is what waits for `cleaned`. */
 #include "monitor.h"
 #include "cleanup.h"
 #include "fsutil.h"
@@ -106,15 +108,27 @@ write_exit_file (void)
     fsync (dfd);
 }
 
+/* Not synced: it tells the shim the clean-up is done, and a crash takes the mounts and cgroups it
+ * speaks of with it. */
+static void
+write_cleaned_marker (void)
+{
+  cleanup_free char *path = NULL;
+  if (asprintf (&path, "%s/cleaned", mon.opts.state_dir) < 0)
+    return;
+  int fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    close (fd);
+}
+
 static void
 on_deleted (struct runtime_op *op, bool ok, const char *msg)
 {
-  /* A failed delete leaves the runtime's state behind; there is nobody to tell but the record
-   * must still be written, or the exit would be lost. */
+  /* A failed delete leaves the runtime's state behind; there is nobody to tell: the exit is
+   * recorded already. */
   loop_timer (0, NULL);
   rootfs_unmount ();
-  write_exit_file ();
-  ctl_broadcast_exit (exit_json);
+  write_cleaned_marker ();
   phase = PH_FLUSHING;
   loop_timer (MON_FLUSH_TIMEOUT_MS, finish);
 }
@@ -139,6 +153,8 @@ begin_delete (void)
   loop_timer (MON_DELETE_TIMEOUT_MS, on_delete_timeout);
   stdin_close (initp);
   build_record ();
+  write_exit_file ();
+  ctl_broadcast_exit (exit_json);
   struct runtime_op *op = runtime_op_new ("delete", "--force", mon.opts.id, NULL);
   if (op == NULL)
     {

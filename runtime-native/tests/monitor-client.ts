@@ -308,6 +308,15 @@ export class MonitorTask {
   }
 
   /** Waits for the monitor process to be gone (or a zombie). */
+  /** Waits for the monitor's mark that the clean-up after the exit is done (PROTOCOL.md). */
+  async waitCleaned(timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!existsSync(join(this.stateDir, 'cleaned'))) {
+      if (Date.now() > deadline) throw new Error(`no ${join(this.stateDir, 'cleaned')} after ${timeoutMs} ms`);
+      await sleep(5);
+    }
+  }
+
   async waitMonitorGone(timeoutMs = 5_000): Promise<void> {
     const pid = this.info?.monitor_pid;
     if (!pid) return;

@@ -78,6 +78,7 @@ describe.each(runtimes)('tersane-monitor with $name', ({ path: runtime }) => {
     }
 
     await t.waitMonitorGone();
+    expect(existsSync(join(t.stateDir, 'cleaned'))).toBe(true);
     expect(existsSync(t.runtimeStateDir())).toBe(false);
     expect(t.leftoverCgroups()).toEqual([]);
     expect(t.leftoverMounts()).toEqual([]);
@@ -193,6 +194,7 @@ describe.each(runtimes)('tersane-monitor with $name', ({ path: runtime }) => {
     const c = await t.connect();
     await c.start();
     await c.exited;
+    await t.waitCleaned();
     const lines = readFileSync(calls, 'utf8').trim().split('\n');
     const globals = `--root ${t.runtimeRoot} --debug --log ${join(t.stateDir, 'runtime.log')} --log-format json`;
     expect(lines).toEqual([

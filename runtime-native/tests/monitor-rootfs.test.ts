@@ -32,7 +32,9 @@ describe.each(runtimes)('tersane-monitor rootfs with $name', ({ path: runtime })
     expect(c.stdout).toBe('root:x:0:0:root:/root:/bin/sh\n/bin/busybox\n');
     expect(readFileSync(join(t.overlay!.upper, 'hello.txt'), 'utf8')).toBe('written\n');
     expect(existsSync(join(t.overlay!.lower, 'hello.txt'))).toBe(false);
-    // The exit file is written only after the unmount.
+    // The exit is recorded before the clean-up, which `cleaned` marks as done.
+    expect(existsSync(join(t.stateDir, 'exit'))).toBe(true);
+    await t.waitCleaned();
     expect(t.leftoverMounts()).toEqual([]);
     expect(existsSync(join(t.bundle.rootfs, 'hello.txt'))).toBe(false);
     await t.waitMonitorGone();

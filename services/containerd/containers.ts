@@ -248,7 +248,8 @@ export class ContainerService {
         store.deleteSnapshot(row.snapshot_id);
         this.images.events.record('/containers/delete', { container: { id, image: row.image_id } });
       });
-      rmSync(this.bundle(id), { recursive: true, force: true });
+      // Both leave their place now; their files are deleted in the background.
+      snapshots.trash.throwAway(this.bundle(id));
       snapshots.discard(snapshots.dir(row.snapshot_id));
     });
   }

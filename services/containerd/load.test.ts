@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../common/config.js';
 import { openDatabase, type Db } from '../../common/db.js';
+import { createLogger } from '../../common/log.js';
+import { Trash } from '../../common/trash.js';
 import { compress, layerTar, legacyArchive, ociArchive, rawArchive, sha, testImage } from '../../test/containerd/archives.js';
 import { ContentStore } from './content.js';
 import { exportArchive } from './export.js';
@@ -23,15 +25,19 @@ let dir: string;
 let db: Db;
 let svc: ImageService;
 let events: Array<[string, unknown]>;
+let trash: Trash;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tn-load-'));
   db = openDatabase(join(dir, 'containerd.db'), CONTAINERD_MIGRATIONS);
   const store = new Store(db);
   events = [];
-  svc = new ImageService(store, new ContentStore(join(dir, 'content')), new Snapshotter(join(dir, 'snapshots'), store, UNPACK), { record: (t, b) => events.push([t, b]) }, new Mutex());
+  trash = new Trash(join(dir, 'trash'), createLogger('test', 'error'));
+  const snapshots = new Snapshotter(join(dir, 'snapshots'), store, UNPACK, trash);
+  svc = new ImageService(store, new ContentStore(join(dir, 'content')), snapshots, { record: (t, b) => events.push([t, b]) }, new Mutex());
 });
-afterEach(() => {
+afterEach(async () => {
+  await trash.settled();
   db.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadContract, serve, shutdown } from '../../common/grpc.js';
 import type { ProtoGrpcType } from '../../common/proto-types/containerd.js';
 import { runService } from '../../common/service.js';
+import { Trash } from '../../common/trash.js';
 import { connectShim } from '../shim/client.js';
 import { ContainerService } from './containers.js';
 import { ContentStore } from './content.js';
@@ -30,7 +31,9 @@ runService({
     const unpack = ctx.config.nativeBinary('tersane-unpack');
     const store = new Store(ctx.db);
     const content = new ContentStore(join(dir, 'content'));
-    const snapshots = new Snapshotter(join(dir, 'snapshots'), store, unpack);
+    const trash = new Trash(join(dir, 'trash'), ctx.log);
+    await trash.empty();
+    const snapshots = new Snapshotter(join(dir, 'snapshots'), store, unpack, trash);
     const images = new ImageService(store, content, snapshots, ctx.events, new Mutex());
     const shim = connectShim(ctx.config);
     const containers = new ContainerService(images, dir, shim, ctx.config.cgroupParent, readHostFacts(), ctx.config.nativeBinary('tersane-init'));

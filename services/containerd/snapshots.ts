@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { internal, invalidArgument } from '../../common/errors.js';
 import type { Mount } from '../../common/proto-types/tersane/common/v1/Mount.js';
 import { nowRfc3339Nano } from '../../common/time.js';
+import type { Trash } from '../../common/trash.js';
 import { EMPTY_CHAIN, type Store } from './store.js';
 
 /**
@@ -94,6 +95,8 @@ export class Snapshotter {
     readonly root: string,
     private readonly store: Store,
     private readonly unpackBinary: string,
+    /** Where removed snapshot directories go to be deleted off the request path. */
+    readonly trash: Trash,
   ) {
     mkdirSync(root, { recursive: true, mode: 0o700 });
   }
@@ -131,7 +134,7 @@ export class Snapshotter {
   }
 
   discard(tmp: string): void {
-    rmSync(tmp, { recursive: true, force: true });
+    this.trash.throwAway(tmp);
   }
 
   /** Records a committed snapshot and renames its directory into place. Call inside a transaction. */
@@ -189,7 +192,7 @@ export class Snapshotter {
   /** Removes a snapshot's row (inside the caller's transaction) and its directory. */
   remove(id: number): void {
     this.store.deleteSnapshot(id);
-    rmSync(this.dir(id), { recursive: true, force: true });
+    this.trash.throwAway(this.dir(id));
   }
 
   /**

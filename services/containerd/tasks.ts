@@ -41,6 +41,8 @@ export class TaskService {
       log_max_size: req.log_max_size,
       log_max_files: req.log_max_files,
       runtime: req.runtime,
+      start: req.start,
+      attachments: req.attachments,
     });
   }
 

@@ -85,6 +85,12 @@ export class AttachHubs {
     return (this.hubs.get(id)?.clients.size ?? 0) > 0;
   }
 
+  /** Whether connect() would open a new attachment now (clients, and no open one already). */
+  needsUpstream(id: string): boolean {
+    const hub = this.hubs.get(id);
+    return Boolean(hub && hub.clients.size > 0 && !(hub.upstream && !hub.upstream.closed));
+  }
+
   /**
    * Adds a client. When the task runs, resolves once the upstream attachment is in place; when it
    * does not, resolves at once (output starts with the next start).

@@ -12,13 +12,16 @@
  * NATS), the durable NATS consumer, and reconciliation against containerd.
  */
 import { hostname as hostHostname } from 'node:os';
+import { join } from 'node:path';
 import { EngineError, conflict, failedPrecondition, internal, invalidArgument, notFound } from '../../common/errors.js';
 import type { EventBus } from '../../common/events.js';
 import type { Logger } from '../../common/log.js';
 import type { Config } from '../../common/config.js';
 import type { ExitStatus__Output } from '../../common/proto-types/tersane/common/v1/ExitStatus.js';
+import type { TaskInfo__Output } from '../../common/proto-types/tersane/common/v1/TaskInfo.js';
 import { familiarName, isFullId, normalizeName, parseReference } from '../../common/reference.js';
 import { formatRfc3339Nano, nowNs, nowRfc3339Nano, parseRfc3339Nano, ZERO_TIME } from '../../common/time.js';
+import { Trash } from '../../common/trash.js';
 import type { ContainerdClients } from '../containerd/client.js';
 import type { AttachHubs } from './attach.js';
 import { containerPaths, removeContainerFiles, writeContainerFiles } from './containerFiles.js';
@@ -106,9 +109,12 @@ export class Lifecycle {
   /** Told after a start, an exit, a removal, a pause or an unpause is committed (health, execs). */
   readonly observers: Array<(id: string, change: StateChange) => void> = [];
   private readonly stateDir: string;
+  /** A removed container's directory (its log among others) goes here, to be deleted off the request path. */
+  readonly trash: Trash;
 
   constructor(private readonly d: LifecycleDeps) {
     this.stateDir = d.cfg.layerState('daemon');
+    this.trash = new Trash(join(this.stateDir, 'trash'), d.log);
   }
 
   paths(id: string) {
@@ -244,6 +250,13 @@ export class Lifecycle {
     return fallback;
   }
 
+  private taskExists(id: string): Promise<boolean> {
+    return this.d.containerd.tasks.call('Get', { container_id: id }).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /** The image as containerd has it; Docker's "No such image" otherwise. */
   async getImage(ref: string) {
     if (!isFullId(ref) && !/^[a-f0-9]{1,64}$/.test(ref)) parseReference(ref); // Docker's invalid reference errors
@@ -313,7 +326,7 @@ export class Lifecycle {
       if (this.d.mounts.fileBinds(id).length > 0) this.d.mounts.checkBindTypes(id, (await containerd.containers.call('Get', { id })).rootfs);
       // The namespace, its veths and ports exist before the runtime joins them (network/sandbox.ts).
       await this.d.networking.setup(row);
-      const createTask = () =>
+      const createTask = (start: { start: boolean; attachments: number }) =>
         containerd.tasks.call('Create', {
           container_id: id,
           terminal: config.Tty,
@@ -322,24 +335,34 @@ export class Lifecycle {
           log_max_size: maxSize,
           log_max_files: maxSize > 0 ? maxFiles : 0,
           runtime: row.runtime,
+          ...start,
         });
-      // Attach before the process runs, so attached clients see all its output — made alongside
-      // the task's creation rather than after it.
-      const attaching = hubs.hasClients(id) ? hubs.connect(id, { alongsideCreate: true }) : undefined;
+      // Attach before the process runs, so attached clients see all its output: the attachment
+      // goes alongside the task's creation, and the shim starts the task once it is in place (one
+      // call down the layers for create and start, not two).
+      const attachments = hubs.needsUpstream(id) ? 1 : 0;
+      const attaching = attachments ? hubs.connect(id, { alongsideCreate: true }) : undefined;
       attaching?.catch(() => undefined);
+      let task: TaskInfo__Output | undefined;
       try {
-        await createTask();
+        task = await createTask({ start: true, attachments });
+        taskCreated = true;
       } catch (err) {
+        // A task there now was made by this call: its start failed.
+        if (err instanceof EngineError && err.kind !== 'conflict' && (await this.taskExists(id))) {
+          taskCreated = true;
+          throw err;
+        }
         // A task left from an earlier run (its delete failed or never came) is removed, once.
         if (!(err instanceof EngineError) || (err.kind !== 'conflict' && err.kind !== 'failed_precondition')) throw err;
         await containerd.tasks.call('Delete', { container_id: id, force: true }).catch(() => undefined);
-        await createTask();
+        await createTask({ start: false, attachments: 0 });
+        taskCreated = true;
       }
-      taskCreated = true;
       // A failed first attempt (a retried create) leaves a broken upstream: attach again then.
       await (attaching ?? Promise.resolve()).catch(() => hubs.connect(id));
       if (hubs.hasClients(id)) await hubs.connect(id);
-      const task = await containerd.tasks.call('Start', { container_id: id });
+      if (!task) task = await containerd.tasks.call('Start', { container_id: id });
       store.tx(() => {
         store.update(id, {
           status: 'running',
@@ -432,19 +455,19 @@ export class Lifecycle {
       recordContainerEvent(bus, 'die', row, { exitCode: String(exit.exit_code) });
     });
     this.notify(id, 'exit');
-    // An auto-removal that follows at once takes the task with the container (one call less on
-    // `docker run --rm`'s path); otherwise the task goes now.
+    // An auto-removal that follows at once takes the task and the network with the container (on
+    // `docker run --rm`'s path they go side by side with containerd's removal); otherwise they go now.
     const removingNow = opts.autoRemove && hostConfig.AutoRemove && delay === undefined;
-    await Promise.all([
-      removingNow
-        ? undefined
-        : containerd.tasks.call('Delete', { container_id: id, force: false }).catch((err) => {
-            if (!(err instanceof EngineError && err.kind === 'not_found')) this.d.log.warn('cannot delete the exited task', { id, err });
-          }),
-      // Docker releases a stopped container's network: its namespace, veths, addresses and ports
-      // (independent of the task's deletion, so the two run side by side).
-      this.d.networking.teardown(id).catch((err) => this.d.log.warn('cannot release the network of an exited container', { id, err })),
-    ]);
+    if (!removingNow) {
+      await Promise.all([
+        containerd.tasks.call('Delete', { container_id: id, force: false }).catch((err) => {
+          if (!(err instanceof EngineError && err.kind === 'not_found')) this.d.log.warn('cannot delete the exited task', { id, err });
+        }),
+        // Docker releases a stopped container's network: its namespace, veths, addresses and ports
+        // (independent of the task's deletion, so the two run side by side).
+        this.d.networking.teardown(id).catch((err) => this.d.log.warn('cannot release the network of an exited container', { id, err })),
+      ]);
+    }
     if (opts.from === 'other') hubs.exitFromElsewhere(id, exit);
     // Docker wakes stop waiters when a restart begins too.
     waiters.stopped(id, { statusCode: exit.exit_code, error: '' });
@@ -667,9 +690,9 @@ export class Lifecycle {
     // Marked first, so a daemon killed halfway finishes the removal when it comes back.
     store.update(id, { status: 'removing' });
     try {
-      await this.deleteContainerAndTask(id);
-      await this.d.networking.teardown(id);
-      removeContainerFiles(this.paths(id));
+      // containerd's removal and the network's release do not depend on each other.
+      await bothSettled(this.deleteContainerAndTask(id), this.d.networking.teardown(id));
+      this.trash.throwAway(this.paths(id).dir);
     } catch (err) {
       // Docker's "dead": a removal that failed; `docker rm` tries again.
       store.update(id, { status: 'dead', error: (err as Error).message });
@@ -809,4 +832,11 @@ export function startFailure(command: string, err: unknown, phase: 'create' | 's
     };
   }
   return { exitCode: EXIT_UNKNOWN, error: new EngineError(e.kind === 'invalid_argument' ? 'invalid_argument' : 'internal', message) };
+}
+
+/** Waits for both to settle, then fails with the first one's error, if any. */
+async function bothSettled(a: Promise<unknown>, b: Promise<unknown>): Promise<void> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
 }

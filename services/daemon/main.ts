@@ -63,6 +63,7 @@ runService({
       if (change === 'remove') execs.forget(id);
     });
 
+    await lifecycle.trash.empty();
     // Reconcile before serving: until containerd answers, the daemon does not pretend to know.
     for (;;) {
       try {

@@ -9,11 +9,12 @@
  * happened while it was away (adopt()).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceContext } from '../../common/service.js';
 import { conflict, EngineError, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
 import { nowRfc3339Nano } from '../../common/time.js';
+import { Trash } from '../../common/trash.js';
 import { context, currentTraceparent, foreignTracer } from '../../common/tracing.js';
 import type { ExitStatus } from '../../common/proto-types/tersane/common/v1/ExitStatus.js';
 import type { TaskInfo } from '../../common/proto-types/tersane/common/v1/TaskInfo.js';
@@ -26,6 +27,11 @@ import { TaskStore, type TaskRow } from './store.js';
 const FORCE_DELETE_WAIT_MS = 10_000;
 /** The monitor writes its exit file before closing its socket; a short grace covers the race. */
 const EXIT_FILE_GRACE_MS = 200;
+/** The monitor's mark that the clean-up after its container's exit is done (PROTOCOL.md). */
+const CLEANED_MARKER = 'cleaned';
+/** Longer than the monitor gives a stuck runtime `delete` (MON_DELETE_TIMEOUT_MS) before killing it. */
+const CLEANUP_WAIT_MS = 40_000;
+const CLEANUP_POLL_MS = 2;
 /** Docker's exit code for a process whose end is unknown. */
 const UNKNOWN_EXIT_CODE = 255;
 const SIGKILL = 9;
@@ -54,11 +60,15 @@ export interface AttachHandle {
 
 export class TaskManager {
   private readonly live = new Map<string, LiveTask>();
+  /** Attachments made alongside a creation that have settled, for a creation that starts its task. */
+  private readonly alongside = new Map<string, { settled: number; wake?: () => void }>();
   /** Attachments waiting for a creation in progress (AttachOpen.wait_for_create). */
   private readonly creations = new Map<string, Array<(created: boolean) => void>>();
   /** Serializes create/start/delete of one task id. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly tasksDir: string;
+  /** A deleted task's state dir goes here, to be deleted off the request path. */
+  private readonly trash: Trash;
   private readonly launcher: MonitorLauncher;
 
   constructor(
@@ -66,6 +76,7 @@ export class TaskManager {
     private readonly store: TaskStore,
   ) {
     this.tasksDir = join(ctx.config.runDir, 'tasks');
+    this.trash = new Trash(join(ctx.config.runDir, 'tasks-trash'), ctx.log);
     this.launcher = new MonitorLauncher(ctx.config.nativeBinary('tersane-spawner'), ctx.config.nativeBinary('tersane-monitor'));
   }
 
@@ -80,6 +91,7 @@ export class TaskManager {
       const runtime = this.ctx.config.runtime(runtimeName);
       if (!runtime || !existsSync(runtime.path)) throw invalidArgument(`unknown or missing runtime "${runtimeName}"`);
       if (this.store.get(req.id)) throw conflict(`task ${req.id} already exists`);
+      this.alongside.delete(req.id); // counts of an earlier creation's attachments
 
       const stateDir = join(this.tasksDir, req.id);
       // No row but a directory: the leftover of a rollback that was itself interrupted.
@@ -127,7 +139,9 @@ export class TaskManager {
       })();
       await this.attachControl(this.store.get(req.id)!);
       this.creationEnded(req.id, true);
-      return this.info(this.store.get(req.id)!);
+      if (!req.start) return this.info(this.store.get(req.id)!);
+      await this.attachedAlongside(req.id, req.attachments);
+      return this.startCreated(req.id);
     });
     // Whatever failed (validation included), attachments waiting for this creation learn it now.
     creating.catch(() => this.creationEnded(req.id, false));
@@ -135,28 +149,31 @@ export class TaskManager {
   }
 
   start(id: string): Promise<TaskInfo> {
-    return this.locked(id, async () => {
-      const row = this.mustGet(id);
-      if (row.status !== 'created') throw failedPrecondition(`task ${id} is ${row.status}, not created`);
-      const control = await this.control(row);
-      try {
-        const r = JSON.parse(await control.start()) as { pid?: number; start_begin_ns?: number; start_end_ns?: number };
-        this.ctx.metrics.observePhaseNs('runtime_start', r.start_begin_ns ?? 0, r.start_end_ns ?? 0);
-        void recordRuntimeSpan('start', r.start_begin_ns ?? 0, r.start_end_ns ?? 0);
-        this.ctx.db.transaction(() => {
-          this.store.markRunning(id, r.start_begin_ns ?? 0, r.start_end_ns ?? 0);
-          this.ctx.events.record('/tasks/start', { task: { container_id: id, pid: r.pid ?? row.pid } });
-        })();
-      } catch (err) {
-        // A process that exits at once can take its monitor with it before START's answer
-        // arrives: that is a start, and its exit is already recorded. An answer the monitor gave
-        // (a failure: credentials the kernel refused, a failing startContainer hook) stands,
-        // whatever the exit file says.
-        const monitorGone = err instanceof EngineError && err.kind === 'unavailable';
-        if (!monitorGone || !(await this.learnExitFromFile(row))) throw err;
-      }
-      return this.info(this.mustGet(id));
-    });
+    return this.locked(id, () => this.startCreated(id));
+  }
+
+  /** Starts a created task; the caller holds the task's lock. */
+  private async startCreated(id: string): Promise<TaskInfo> {
+    const row = this.mustGet(id);
+    if (row.status !== 'created') throw failedPrecondition(`task ${id} is ${row.status}, not created`);
+    const control = await this.control(row);
+    try {
+      const r = JSON.parse(await control.start()) as { pid?: number; start_begin_ns?: number; start_end_ns?: number };
+      this.ctx.metrics.observePhaseNs('runtime_start', r.start_begin_ns ?? 0, r.start_end_ns ?? 0);
+      void recordRuntimeSpan('start', r.start_begin_ns ?? 0, r.start_end_ns ?? 0);
+      this.ctx.db.transaction(() => {
+        this.store.markRunning(id, r.start_begin_ns ?? 0, r.start_end_ns ?? 0);
+        this.ctx.events.record('/tasks/start', { task: { container_id: id, pid: r.pid ?? row.pid } });
+      })();
+    } catch (err) {
+      // A process that exits at once can take its monitor with it before START's answer
+      // arrives: that is a start, and its exit is already recorded. An answer the monitor gave
+      // (a failure: credentials the kernel refused, a failing startContainer hook) stands,
+      // whatever the exit file says.
+      const monitorGone = err instanceof EngineError && err.kind === 'unavailable';
+      if (!monitorGone || !(await this.learnExitFromFile(row))) throw err;
+    }
+    return this.info(this.mustGet(id));
   }
 
   async kill(id: string, signal: number, all: boolean): Promise<void> {
@@ -180,14 +197,16 @@ export class TaskManager {
         if (row.status !== 'stopped') await this.forgetLostMonitor(row);
         row = this.mustGet(id);
       }
+      await this.waitCleanedUp(row);
       const exit = exitOf(row);
-      rmSync(row.state_dir, { recursive: true, force: true });
+      this.trash.throwAway(row.state_dir);
       this.ctx.db.transaction(() => {
         this.store.delete(id);
         this.ctx.events.record('/tasks/delete', { task: { container_id: id, pid: row.pid, exit } });
       })();
       this.live.get(id)?.control?.close();
       this.live.delete(id);
+      this.alongside.delete(id);
       return exit;
     });
   }
@@ -236,6 +255,19 @@ export class TaskManager {
     want: { stdin: boolean; stdout: boolean; stderr: boolean; waitForCreate?: boolean },
     sink: AttachSink,
   ): Promise<AttachHandle> {
+    if (!want.waitForCreate) return this.attachNow(id, want, sink);
+    try {
+      return await this.attachNow(id, want, sink);
+    } finally {
+      this.alongsideSettled(id);
+    }
+  }
+
+  private async attachNow(
+    id: string,
+    want: { stdin: boolean; stdout: boolean; stderr: boolean; waitForCreate?: boolean },
+    sink: AttachSink,
+  ): Promise<AttachHandle> {
     // Made alongside a creation: only a freshly created task will do (a stopped one left from an
     // earlier run is about to be replaced), so anything else waits for the creation to finish.
     if (want.waitForCreate && this.store.get(id)?.status !== 'created' && !(await this.nextCreation(id))) {
@@ -278,6 +310,43 @@ export class TaskManager {
     };
   }
 
+  /** An attachment made alongside a creation has attached, or failed to. */
+  private alongsideSettled(id: string): void {
+    const counted = this.alongside.get(id) ?? { settled: 0 };
+    counted.settled++;
+    this.alongside.set(id, counted);
+    counted.wake?.();
+  }
+
+  /**
+   * Waits until `count` attachments made alongside the creation of `id` have attached, so that a
+   * task started by its creation keeps none of its output from them; bounded, for one that never
+   * comes (its stream broke on the way).
+   */
+  private async attachedAlongside(id: string, count: number): Promise<void> {
+    const counted = this.alongside.get(id) ?? { settled: 0 };
+    this.alongside.set(id, counted);
+    const deadline = Date.now() + ATTACH_CREATE_WAIT_MS;
+    try {
+      while (counted.settled < count) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          this.ctx.log.warn('starting a task without the attachments announced with its creation', { id, count, attached: counted.settled });
+          return;
+        }
+        await new Promise<void>((wake) => {
+          const timer = setTimeout(wake, left);
+          counted.wake = () => {
+            clearTimeout(timer);
+            wake();
+          };
+        });
+      }
+    } finally {
+      this.alongside.delete(id);
+    }
+  }
+
   /** Resolves once the next creation of `id` has finished: true if it succeeded. */
   private nextCreation(id: string): Promise<boolean> {
     return new Promise((resolve) => {
@@ -309,6 +378,7 @@ export class TaskManager {
    * removes task directories nobody owns.
    */
   async adopt(): Promise<void> {
+    await this.trash.empty();
     for (const row of this.store.all()) {
       try {
         if (row.status === 'stopped') continue;
@@ -367,6 +437,28 @@ export class TaskManager {
       spawnSync(runtime.path, [...root, 'delete', '--force', row.id], { stdio: 'ignore' });
     }
     if (row.bundle) spawnSync('umount', ['-l', join(row.bundle, 'rootfs')], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(row.state_dir, CLEANED_MARKER), '');
+    } catch {
+      /* no state dir: nothing waits for the marker */
+    }
+  }
+
+  /**
+   * The monitor tells the exit first and cleans up after it (runtime delete, rootfs unmount;
+   * PROTOCOL.md): a task is deleted only once that is done, so that nothing of the container is
+   * left when the deletion returns. A monitor gone without finishing (killed) leaves it to us.
+   */
+  private async waitCleanedUp(row: TaskRow): Promise<void> {
+    const marker = join(row.state_dir, CLEANED_MARKER);
+    const deadline = Date.now() + CLEANUP_WAIT_MS;
+    while (!existsSync(marker)) {
+      if (!monitorAlive(row) || Date.now() > deadline) {
+        this.cleanupWithoutMonitor(row);
+        return;
+      }
+      await sleep(CLEANUP_POLL_MS);
+    }
   }
 
   // ---- internals --------------------------------------------------------------------------------
@@ -498,4 +590,14 @@ function exitOf(row: TaskRow): ExitStatus {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Whether the task's monitor still runs (its pid, with the task id on its command line). */
+function monitorAlive(row: TaskRow): boolean {
+  if (!row.monitor_pid) return false;
+  try {
+    return readFileSync(`/proc/${row.monitor_pid}/cmdline`, 'utf8').includes(row.id);
+  } catch {
+    return false;
+  }
 }

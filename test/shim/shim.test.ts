@@ -4,12 +4,14 @@
  * their exits — also those that happened while it was down — are learned when it is back).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as natsConnect, type NatsConnection } from 'nats';
 import { connectShim } from '../../services/shim/client.js';
 import { makeBusyboxBundle, type Bundle } from '../../runtime-native/tests/bundle.js';
-import { sleep, startStack, type Stack } from '../helpers/stack.js';
+import { leftovers, sleep, startStack, type Stack } from '../helpers/stack.js';
 import type { LayerClient } from '../../common/grpc.js';
 import type { ShimClient } from '../../services/shim/client.js';
 import type { AttachOutput__Output } from '../../common/proto-types/tersane/common/v1/AttachOutput.js';
@@ -20,16 +22,27 @@ describe.each(RUNTIMES)('shim with runtime %s', (runtime) => {
   let stack: Stack;
   let shim: LayerClient<ShimClient>;
   const bundles: Bundle[] = [];
+  // The runtime behind a wrapper that can hold its `delete` back (while the file `hold` exists).
+  const wrapperDir = mkdtempSync(join(tmpdir(), 'tn-shim-runtime-'));
+  const hold = join(wrapperDir, 'hold');
 
   beforeAll(async () => {
-    stack = await startStack({ only: ['nats', 'shim'], env: { TERSANE_RUNTIME: runtime } });
+    const real = runtime === 'runc' ? execFileSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).trim() : join(process.cwd(), 'runtime-native/build/tersane-runtime');
+    const wrapper = join(wrapperDir, 'runtime');
+    writeFileSync(wrapper, `#!/bin/sh\ncase " $* " in *" delete "*) while [ -e ${hold} ]; do sleep 0.05; done ;; esac\nexec ${real} "$@"\n`, { mode: 0o755 });
+    stack = await startStack({
+      only: ['nats', 'shim'],
+      env: { TERSANE_RUNTIME: runtime, [runtime === 'runc' ? 'TERSANE_RUNTIME_RUNC' : 'TERSANE_RUNTIME_TERSANE']: wrapper },
+    });
     shim = connectShim(stack.cfg);
   });
 
   afterAll(async () => {
+    rmSync(hold, { force: true });
     shim?.close();
     await stack?.stop();
     for (const b of bundles) await b.cleanup();
+    rmSync(wrapperDir, { recursive: true, force: true });
   });
 
   async function bundle(args: string[]): Promise<Bundle> {
@@ -126,4 +139,37 @@ describe.each(RUNTIMES)('shim with runtime %s', (runtime) => {
     await shim.call('DeleteTask', { id: long, force: false });
     await shim.call('DeleteTask', { id: short, force: false });
   });
+
+  it('deletes a task whose monitor was killed after telling the exit, before cleaning up: the shim cleans up', async () => {
+    const b = await bundle(['sh', '-c', 'exit 5']);
+    const id = `cleanup-${runtime}`;
+    writeFileSync(hold, '');
+    await shim.call('CreateTask', { id, bundle: b.dir } as never);
+    await shim.call('StartTask', { id });
+    // The exit is told while the monitor's clean-up (the runtime's delete) is held back.
+    expect((await shim.call('WaitTask', { id })).exit_code).toBe(5);
+    const stuck = processesWith(id);
+    expect(stuck.length).toBeGreaterThan(0); // the monitor and the held delete
+    for (const pid of stuck) process.kill(pid, 'SIGKILL');
+    rmSync(hold);
+    expect(leftovers(stack).cgroups.some((c) => c.endsWith(b.dir.split('/').pop()!))).toBe(true);
+
+    expect((await shim.call('DeleteTask', { id, force: false })).exit_code).toBe(5);
+    expect(leftovers(stack).cgroups).toEqual([]);
+    expect(existsSync(join(stack.cfg.runDir, 'runtime', runtime, id))).toBe(false);
+  });
 });
+
+/** Processes whose command line names `word` (the monitor of a task, the runtime run for it). */
+function processesWith(word: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(word)) pids.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
