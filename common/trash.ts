@@ -2,8 +2,9 @@
  * Removing a directory tree off the request path. A container's removal must not wait for its
  * files to be unlinked one by one (an overlay upper dir, a log, a bundle): the tree is renamed into
  * the layer's trash, which is atomic, so the path is free and nothing refers to it any more when
- * the call returns, and is deleted in the background. A crash meanwhile leaves it in the trash,
- * which the layer empties when it starts.
+ * the call returns, and is deleted in the background, in batches a little later, so that the
+ * deleting does not compete with the requests that follow a removal. A crash meanwhile leaves it
+ * in the trash, which the layer empties when it starts.
  *
  * @example
  *   const trash = new Trash(join(cfg.stateDir, 'trash'), log);
@@ -15,9 +16,14 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from './log.js';
 
+/** How long thrown-away trees wait, so that those of a burst of removals go in one batch. */
+const BATCH_DELAY_MS = 500;
+
 export class Trash {
   private serial = 0;
   private readonly removing = new Set<Promise<void>>();
+  private waiting: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
   private readonly prefix = `${process.pid}-${Date.now().toString(36)}`;
 
   /** `dir` must be on the same filesystem as what is thrown away (a rename cannot cross them). */
@@ -43,7 +49,8 @@ export class Trash {
       rmSync(path, { recursive: true, force: true });
       return;
     }
-    this.removeInBackground(target);
+    this.waiting.push(target);
+    this.timer ??= setTimeout(() => this.removeWaiting(), BATCH_DELAY_MS).unref();
   }
 
   /** Deletes whatever is in the trash (left by a crash) and waits until it is gone. */
@@ -53,9 +60,16 @@ export class Trash {
     await this.settled();
   }
 
-  /** Resolves when every removal started so far has finished. */
+  /** Deletes what was thrown away without waiting for the batch, and resolves once it is gone. */
   async settled(): Promise<void> {
+    this.removeWaiting();
     while (this.removing.size > 0) await Promise.all([...this.removing]);
+  }
+
+  private removeWaiting(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const path of this.waiting.splice(0)) this.removeInBackground(path);
   }
 
   /** Creates the trash dir; false when it existed already (so a missing path is the caller's). */

@@ -137,7 +137,7 @@ export class TaskManager {
         this.store.markCreated(req.id, created.pid, created.monitorPid, created.createBeginNs, created.createEndNs);
         this.ctx.events.record('/tasks/create', { task: { container_id: req.id, pid: created.pid } });
       })();
-      await this.attachControl(this.store.get(req.id)!);
+      await this.attachControl(this.store.get(req.id)!, { justCreated: true });
       this.creationEnded(req.id, true);
       if (!req.start) return this.info(this.store.get(req.id)!);
       await this.attachedAlongside(req.id, req.attachments);
@@ -488,8 +488,11 @@ export class TaskManager {
     return this.attachControl(row);
   }
 
-  /** Opens the shim's own connection to a task's monitor: requests go there, and its EXIT. */
-  private async attachControl(row: TaskRow): Promise<MonitorConnection> {
+  /**
+   * Opens the shim's own connection to a task's monitor: requests go there, and its EXIT.
+   * `justCreated`: the monitor has just reported the creation, so its state is known.
+   */
+  private async attachControl(row: TaskRow, opts: { justCreated?: boolean } = {}): Promise<MonitorConnection> {
     const handlers: ConnectionEvents = {
       onExit: (status) => this.recordExit(row.id, status),
       onClose: () => {
@@ -503,6 +506,7 @@ export class TaskManager {
     };
     const conn = await MonitorConnection.open(join(row.state_dir, 'sock'), handlers);
     this.liveOf(row.id).control = conn;
+    if (opts.justCreated) return conn;
     // The monitor may have been between states when the shim was away.
     const s = await conn.status().catch(() => undefined);
     if (s?.status === 'running' && row.status === 'created') this.store.markRunning(row.id, 0, 0);
