@@ -11,7 +11,8 @@
  *   link-delete   name=IF                       (absent is fine)
  *   veth-create   netns=FILE bridge=BR host=IF name=IF addr=A.B.C.D/LEN mac=XX:…:XX [gw=A.B.C.D] [mtu=N]
  *                                               a veth pair: IF on BR here, `name` inside FILE's namespace
- *                                               with its address, up, and the default route through gw
+ *                                               with its address (and IPv6 off), up, and the default
+ *                                               route through gw
  *
  * Actions run in order; the first failure stops the run with one line on stderr and exit 1 (the
  * daemon then undoes what it asked for).
@@ -204,7 +205,10 @@ veth_create (struct sockets *s, const struct args *a, struct tn_error **err)
     return -1;
   if (tn_veth_create (hnl, host, master, mtu, name, nsfd, mac, err) < 0)
     return -1;
-  if (tn_link_index (cnl, name, &index, err) < 0 || tn_link_up (cnl, index, err) < 0
+  /* The engine's networks are IPv4 only: as Docker does for a network without IPv6, the
+   * container's interface gets no IPv6 at all (no link-local address, no multicast groups), and
+   * before it is up, so the kernel never starts on it. */
+  if (tn_netns_disable_ipv6 (nsfd, name, err) < 0 || tn_link_index (cnl, name, &index, err) < 0 || tn_link_up (cnl, index, err) < 0
       || tn_addr_add (cnl, index, addr, prefix, err) < 0
       || (gw_text && *gw_text && tn_route_default (cnl, index, gw, err) < 0))
     {

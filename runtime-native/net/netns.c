@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -37,6 +38,30 @@ tn_netns_socket (int nsfd, struct tn_nl *nl, struct tn_error **err)
       tn_nl_close (nl);
       return tn_error_sys (err, errno, "return to the host network namespace");
     }
+  return rc;
+}
+
+int
+tn_netns_disable_ipv6 (int nsfd, const char *name, struct tn_error **err)
+{
+  char knob[128];
+  snprintf (knob, sizeof knob, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+  cleanup_close int home = open (SELF_NETNS, O_RDONLY | O_CLOEXEC);
+  if (home < 0)
+    return tn_error_sys (err, errno, "open the current network namespace");
+  if (setns (nsfd, CLONE_NEWNET) < 0)
+    return tn_error_sys (err, errno, "enter the network namespace");
+  /* /proc/sys/net is the namespace of whoever opens it: open it inside. */
+  int fd = open (knob, O_WRONLY | O_CLOEXEC);
+  int rc = 0;
+  if (fd < 0 && errno != ENOENT)
+    rc = tn_error_sys (err, errno, "open `%s`", knob);
+  else if (fd >= 0 && write (fd, "1", 1) != 1)
+    rc = tn_error_sys (err, errno, "write `%s`", knob);
+  if (fd >= 0)
+    close (fd);
+  if (setns (home, CLONE_NEWNET) < 0)
+    return tn_error_sys (err, errno, "return to the host network namespace");
   return rc;
 }
 

@@ -14,5 +14,8 @@ int tn_netns_delete (const char *path, struct tn_error **err);
 int tn_netns_open (const char *path, int *fd, struct tn_error **err);
 /* Opens a netlink socket inside namespace `nsfd`, returning to the current namespace after. */
 int tn_netns_socket (int nsfd, struct tn_nl *nl, struct tn_error **err);
+/* Turns IPv6 off on interface `name` of namespace `nsfd` (its disable_ipv6 knob), returning to the
+ * current namespace after; a kernel without IPv6 has nothing to turn off. */
+int tn_netns_disable_ipv6 (int nsfd, const char *name, struct tn_error **err);
 
 #endif

@@ -194,6 +194,14 @@ describe('network modes and the network files', () => {
     expect(out).toContain('nameserver 9.9.9.9');
     expect(out.split('\n').pop()).toBe('02:42:ac:11:00:99');
   });
+
+  it('an IPv4-only network gives the container\'s interface no IPv6, as Docker does; loopback keeps ::1', async () => {
+    const out = await ok(['run', '--rm', 'busybox', 'sh', '-c', 'cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -6 -o addr show eth0 | wc -l; ip -6 -o addr show lo']);
+    const [disabled, eth0Addresses, lo] = out.split('\n');
+    expect(disabled).toBe('1');
+    expect(eth0Addresses).toBe('0');
+    expect(lo).toContain('inet6 ::1/128');
+  });
 });
 
 describe('teardown leaves nothing', () => {
