@@ -65,8 +65,17 @@ while True:
         wpid, ws = os.waitpid(pid, os.WNOHANG)
         if wpid == pid:
             status = os.waitstatus_to_exitcode(ws)
-            # Whatever the terminal still holds is read on the next rounds, until EOF.
     if status is not None and fd not in r:
+        # The command is gone, maybe between this round's select and its waitpid: what it wrote
+        # last is still in the terminal, and is read to the end (EOF or EIO) before leaving.
+        while select.select([fd], [], [], 0.05)[0]:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            out.write(data); out.flush()
         break
 sys.stderr.write(json.dumps({'exit': status}) + '\n')
 `;
