@@ -88,7 +88,7 @@ export class AttachHubs {
   /** Whether connect() would open a new attachment now (clients, and no open one already). */
   needsUpstream(id: string): boolean {
     const hub = this.hubs.get(id);
-    return Boolean(hub && hub.clients.size > 0 && !(hub.upstream && !hub.upstream.closed));
+    return Boolean(hub && hub.clients.size > 0 && !openUpstream(hub));
   }
 
   /**
@@ -120,7 +120,8 @@ export class AttachHubs {
   async connect(id: string, opts: { alongsideCreate?: boolean } = {}): Promise<void> {
     const hub = this.hubs.get(id);
     if (!hub || hub.clients.size === 0) return;
-    if (hub.upstream && !hub.upstream.closed) return hub.upstream.ready;
+    const open = openUpstream(hub);
+    if (open) return open.ready;
     const tasks = this.containerd.tasks;
     await tasks.ready();
     const call = tasks.raw.Attach(tasks.metadata());
@@ -172,8 +173,9 @@ export class AttachHubs {
   input(id: string, client: AttachClient, data: Buffer): void {
     const hub = this.hubs.get(id);
     if (!hub || !client.stdin || !hub.policy.openStdin) return;
-    if (hub.upstream && !hub.upstream.closed && hub.pendingStdin.length === 0 && this.isReady(hub)) {
-      hub.upstream.call.write({ stdin: data });
+    const direct = this.directUpstream(hub);
+    if (direct) {
+      direct.call.write({ stdin: data });
       return;
     }
     if (hub.pendingBytes + data.length > MAX_PENDING_STDIN) {
@@ -189,9 +191,9 @@ export class AttachHubs {
     const hub = this.hubs.get(id);
     if (!hub || !client.stdin) return;
     if (hub.policy.stdinOnce && !hub.policy.tty) {
-      if (hub.upstream && !hub.upstream.closed && hub.pendingStdin.length === 0 && this.isReady(hub)) {
-        hub.upstream.call.write({ close_stdin: true });
-      } else hub.pendingClose = true;
+      const direct = this.directUpstream(hub);
+      if (direct) direct.call.write({ close_stdin: true });
+      else hub.pendingClose = true;
       return;
     }
     // Docker: without StdinOnce, the end of a client's input ends that client's attachment.
@@ -207,7 +209,7 @@ export class AttachHubs {
   exitFromElsewhere(id: string, exit: ExitStatus__Output): void {
     const hub = this.hubs.get(id);
     if (!hub) return;
-    if (!hub.upstream || hub.upstream.closed) return this.exit(id, exit);
+    if (!openUpstream(hub)) return this.exit(id, exit);
     setTimeout(() => {
       if (this.hubs.get(id) === hub) this.exit(id, exit);
     }, UPSTREAM_EXIT_GRACE_MS).unref();
@@ -254,6 +256,12 @@ export class AttachHubs {
     return hub.upstream !== undefined && this.readyHubs.has(hub.upstream);
   }
 
+  /** The upstream that input may go to at once: open, confirmed, and with no held input before it. */
+  private directUpstream(hub: Hub): Upstream | undefined {
+    const open = openUpstream(hub);
+    return open && hub.pendingStdin.length === 0 && this.isReady(hub) ? open : undefined;
+  }
+
   private flushStdin(id: string): void {
     const hub = this.hubs.get(id);
     if (!hub?.upstream) return;
@@ -296,4 +304,9 @@ export class AttachHubs {
     hub.upstream = undefined;
     endThenCancel(upstream.call as ClientDuplexStream<unknown, unknown>, UPSTREAM_LEAVE_GRACE_MS);
   }
+}
+
+/** The hub's upstream attachment while it is open. */
+function openUpstream(hub: Hub): Upstream | undefined {
+  return hub.upstream && !hub.upstream.closed ? hub.upstream : undefined;
 }

@@ -44,6 +44,14 @@ interface LiveTask {
   waiters: Array<(exit: ExitStatus) => void>;
 }
 
+/** The streams a client attaches to; `waitForCreate`: made alongside the task's creation. */
+export interface AttachWant {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  waitForCreate?: boolean;
+}
+
 export interface AttachSink {
   ready(): void;
   stdout(data: Buffer): void;
@@ -252,7 +260,7 @@ export class TaskManager {
    */
   async attach(
     id: string,
-    want: { stdin: boolean; stdout: boolean; stderr: boolean; waitForCreate?: boolean },
+    want: AttachWant,
     sink: AttachSink,
   ): Promise<AttachHandle> {
     if (!want.waitForCreate) return this.attachNow(id, want, sink);
@@ -265,7 +273,7 @@ export class TaskManager {
 
   private async attachNow(
     id: string,
-    want: { stdin: boolean; stdout: boolean; stderr: boolean; waitForCreate?: boolean },
+    want: AttachWant,
     sink: AttachSink,
   ): Promise<AttachHandle> {
     // Made alongside a creation: only a freshly created task will do (a stopped one left from an

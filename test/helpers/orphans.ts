@@ -28,19 +28,26 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Every process with its command line (those gone while being read are left out). */
+export function commandLines(): Array<{ pid: number; argv: string[] }> {
+  const out: Array<{ pid: number; argv: string[] }> = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      out.push({ pid: Number(pid), argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
 /** Monitor processes whose state dir is under this stack's run dir, by task id. */
 function monitorProcesses(runDir: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
+  for (const { pid, argv } of commandLines()) {
     if (!argv[0]?.endsWith('tersane-monitor')) continue;
     const stateDir = argv[argv.indexOf('--state-dir') + 1] ?? '';
-    if (stateDir.startsWith(join(runDir, 'tasks') + '/')) out.set(stateDir.split('/').pop()!, Number(pid));
+    if (stateDir.startsWith(join(runDir, 'tasks') + '/')) out.set(stateDir.split('/').pop()!, pid);
   }
   return out;
 }

@@ -5,12 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as natsConnect, type NatsConnection } from 'nats';
 import { connectShim } from '../../services/shim/client.js';
 import { makeBusyboxBundle, type Bundle } from '../../runtime-native/tests/bundle.js';
+import { commandLines } from '../helpers/orphans.js';
 import { leftovers, sleep, startStack, type Stack } from '../helpers/stack.js';
 import type { LayerClient } from '../../common/grpc.js';
 import type { ShimClient } from '../../services/shim/client.js';
@@ -148,8 +149,9 @@ describe.each(RUNTIMES)('shim with runtime %s', (runtime) => {
     await shim.call('StartTask', { id });
     // The exit is told while the monitor's clean-up (the runtime's delete) is held back.
     expect((await shim.call('WaitTask', { id })).exit_code).toBe(5);
-    const stuck = processesWith(id);
-    expect(stuck.length).toBeGreaterThan(0); // the monitor and the held delete
+    // the monitor and the runtime's held `delete`: both name the task on their command line
+    const stuck = commandLines().filter(({ argv }) => argv.includes(id)).map(({ pid }) => pid);
+    expect(stuck.length).toBeGreaterThan(0);
     for (const pid of stuck) process.kill(pid, 'SIGKILL');
     rmSync(hold);
     expect(leftovers(stack).cgroups.some((c) => c.endsWith(b.dir.split('/').pop()!))).toBe(true);
@@ -159,17 +161,3 @@ describe.each(RUNTIMES)('shim with runtime %s', (runtime) => {
     expect(existsSync(join(stack.cfg.runDir, 'runtime', runtime, id))).toBe(false);
   });
 });
-
-/** Processes whose command line names `word` (the monitor of a task, the runtime run for it). */
-function processesWith(word: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(word)) pids.push(Number(name));
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
-}
